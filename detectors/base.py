@@ -1,0 +1,85 @@
+"""The one interface every detector implements, and the data it is given and returns.
+
+A detector is a small class: a `name`, a frozen `Params` dataclass (validated by
+dlp.rules from the rules file), `applies(item)` and `inspect(item) -> findings`. Items are
+stream chunks (in-order bytes of one direction of a TCP connection, or one datagram) and,
+from the app-layer parsers, transactions. Detectors never see packets or segments.
+
+Per-stream memory (e.g. the tail of the previous chunk, to match across boundaries) lives in
+`item.stream.scratch[detector.name]`; it is dropped with the stream, so it is bounded by the
+detector's own choice of what to keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Protocol, runtime_checkable
+
+TOSERVER, TOCLIENT = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class FlowInfo:
+    """Who talks to whom, oriented client -> server."""
+
+    flow_id: int
+    proto: str
+    src_ip: str
+    src_port: int
+    dest_ip: str
+    dest_port: int
+    vlan: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class StreamState:
+    """One direction of one flow, as detection sees it."""
+
+    flow: FlowInfo
+    direction: int
+    offset: int = 0  # stream bytes seen so far (data and gaps)
+    gaps: int = 0
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChunk:
+    """In-order bytes of one direction. `after_gap` is true when bytes are missing before it."""
+
+    stream: StreamState
+    offset: int
+    data: bytes
+    after_gap: bool
+    ts: int  # microseconds
+    datagram: bool = False
+
+    @property
+    def flow(self) -> FlowInfo:
+        return self.stream.flow
+
+    @property
+    def direction(self) -> int:
+        return self.stream.direction
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a detector reports. The alert writer turns it into an EVE alert."""
+
+    detector: str
+    signature_id: int
+    signature: str
+    category: str
+    severity: int  # 1 high .. 4 low
+    direction: int  # which direction's bytes triggered it
+    rule: str = ""  # the rule's name in the rules file, for hit tables
+    extra: dict[str, Any] = field(default_factory=dict)  # goes under the alert's "dlp" key
+
+
+@runtime_checkable
+class Detector(Protocol):
+    name: ClassVar[str]
+
+    def applies(self, item: Any) -> bool: ...
+
+    def inspect(self, item: Any) -> Iterable[Finding]: ...

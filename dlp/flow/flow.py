@@ -1,0 +1,83 @@
+"""Flow records: one bidirectional conversation, as the later stages see it."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections import Counter
+
+from dlp.decode.packet import PROTO_NAMES, ip_text
+
+TOSERVER, TOCLIENT = 0, 1
+
+
+class Flow:
+    """A conversation keyed by 5-tuple (+ VLAN). Direction 0 is client to server.
+
+    Later stages get this object with stream events; they read it, never change it
+    (except `app`, the app layer's own per-flow state).
+    """
+
+    __slots__ = (
+        "key", "flow_id", "proto", "vlan", "cli", "srv", "cport", "sport", "start", "last",
+        "pkts", "bytes", "state", "reason", "tcp", "tclass", "anomalies", "app", "tcp_flags",
+        "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended",
+    )
+
+    def __init__(self, key: tuple, pkt, client_is_src: bool):
+        self.key = key
+        self.proto = pkt.proto
+        self.vlan = pkt.vlan
+        if client_is_src:
+            self.cli, self.cport, self.srv, self.sport = pkt.src, pkt.sport, pkt.dst, pkt.dport
+        else:
+            self.cli, self.cport, self.srv, self.sport = pkt.dst, pkt.dport, pkt.src, pkt.sport
+        self.start = self.last = pkt.ts
+        self.flow_id = flow_id_for(key, pkt.ts)
+        self.pkts = [0, 0]
+        self.bytes = [0, 0]
+        self.state = 0
+        self.reason: str | None = None
+        self.tcp = None
+        self.tclass = ""
+        self.anomalies: Counter | None = None
+        self.app = None
+        self.tcp_flags = [0, 0]
+        self.midstream = False
+        self.alerted = False
+        self.tunnel = pkt.tunnel
+        self.icmp_type = pkt.sport if pkt.proto in (1, 58) else None
+        self.icmp_code = pkt.dport if pkt.proto in (1, 58) else None
+        self.ended = False
+
+    def anomaly(self, name: str) -> None:
+        if self.anomalies is None:
+            self.anomalies = Counter()
+        self.anomalies[name] += 1
+
+    @property
+    def proto_name(self) -> str:
+        return PROTO_NAMES.get(self.proto, str(self.proto))
+
+    def endpoints(self, direction: int = TOSERVER) -> tuple[str, int, str, int]:
+        """(src_ip, src_port, dest_ip, dest_port) of bytes sent in `direction`."""
+        if direction == TOSERVER:
+            return ip_text(self.cli), self.cport, ip_text(self.srv), self.sport
+        return ip_text(self.srv), self.sport, ip_text(self.cli), self.cport
+
+
+def flow_key(pkt, use_vlan: bool) -> tuple:
+    """Direction-independent key. ICMP echo flows are keyed by identifier."""
+    a, b = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
+    if pkt.proto in (1, 58):
+        a, b = (pkt.src, pkt.icmp_id), (pkt.dst, pkt.icmp_id)
+    lo, hi = (a, b) if a <= b else (b, a)
+    return (lo[0], lo[1], hi[0], hi[1], pkt.proto, pkt.vlan if use_vlan else ())
+
+
+def flow_id_for(key: tuple, ts: int) -> int:
+    """A stable integer id (as Suricata's flow_id: positive, fits in a JSON double)."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(key[0] + key[2] + struct.pack("!HHBq", key[1] & 0xFFFF, key[3] & 0xFFFF, key[4], ts))
+    h.update(repr(key[5]).encode())
+    return int.from_bytes(h.digest(), "big") & ((1 << 51) - 1)

@@ -1,0 +1,148 @@
+"""EVE-JSON output: one JSON object per line, in Suricata's schema.
+
+Fields Suricata defines keep its names, types and formats; what is ours goes under keys
+Suricata does not use (the "dlp" object). Alerts are flushed as soon as they are written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from dlp.decode.packet import PROTO_NAMES, ip_text
+from dlp.flow.tcp_state import State
+from dlp.outputs.community_id import community_id
+
+TCP_STATE_NAMES = {
+    State.NONE: "none", State.SYN_SENT: "syn_sent", State.SYN_RECV: "syn_recv",
+    State.ESTABLISHED: "established", State.FIN_WAIT: "fin_wait1", State.CLOSING: "closing",
+    State.CLOSED: "closed", State.RESET: "closed",
+}
+# our close reasons -> Suricata's flow.reason vocabulary
+SURICATA_REASON = {"fin": "timeout", "rst": "timeout", "timeout": "timeout", "evicted": "forced",
+                   "reused": "forced", "end_of_capture": "shutdown"}
+
+
+def timestamp(ts_us: int) -> str:
+    """Suricata's format: 2026-11-27T05:44:01.123456+0000 (we always write UTC)."""
+    sec, usec = divmod(ts_us, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{usec:06d}+0000"
+
+
+def flow_fields(flow, direction: int = 0) -> dict:
+    """The fields every flow-bound event carries; src is the sender in `direction`."""
+    if direction == 0:
+        src, sport, dst, dport = flow.cli, flow.cport, flow.srv, flow.sport
+    else:
+        src, sport, dst, dport = flow.srv, flow.sport, flow.cli, flow.cport
+    out = {"flow_id": flow.flow_id}
+    if flow.vlan:
+        out["vlan"] = list(flow.vlan)
+    out["src_ip"] = ip_text(src)
+    if flow.proto in (6, 17):
+        out["src_port"] = sport
+    out["dest_ip"] = ip_text(dst)
+    if flow.proto in (6, 17):
+        out["dest_port"] = dport
+    out["proto"] = PROTO_NAMES.get(flow.proto, str(flow.proto))
+    if flow.proto in (1, 58):
+        out["icmp_type"] = flow.icmp_type
+        out["icmp_code"] = flow.icmp_code
+        cid = community_id(flow.cli, flow.srv, flow.proto, flow.icmp_type, flow.icmp_code)
+    else:
+        cid = community_id(flow.cli, flow.srv, flow.proto, flow.cport, flow.sport)
+    out["community_id"] = cid
+    return out
+
+
+def alert_event(flow, finding, ts_us: int) -> dict:
+    event = {"timestamp": timestamp(ts_us), **flow_fields(flow, finding.direction),
+             "event_type": "alert"}
+    event["direction"] = "to_server" if finding.direction == 0 else "to_client"
+    event["alert"] = {
+        "action": "allowed", "gid": 1, "signature_id": finding.signature_id, "rev": 1,
+        "signature": finding.signature, "category": finding.category,
+        "severity": finding.severity, "detector": finding.detector,
+    }
+    event["flow"] = _flow_counts(flow)
+    if finding.extra:
+        event["dlp"] = finding.extra
+    return event
+
+
+def flow_event(flow) -> dict:
+    event = {"timestamp": timestamp(flow.last), **flow_fields(flow), "event_type": "flow"}
+    counts = _flow_counts(flow)
+    counts["end"] = timestamp(flow.last)
+    counts["age"] = (flow.last - flow.start) // 1_000_000
+    if flow.proto == 6:
+        state = State(flow.state)
+        counts["state"] = "closed" if state in (State.CLOSED, State.RESET) else (
+            "established" if state >= State.ESTABLISHED else "new")
+    else:
+        counts["state"] = "established" if flow.pkts[0] and flow.pkts[1] else "new"
+    counts["reason"] = SURICATA_REASON.get(flow.reason, "timeout")
+    counts["alerted"] = flow.alerted
+    event["flow"] = counts
+    ours = {"close_reason": flow.reason, "midstream": flow.midstream}
+    if flow.tcp is not None:
+        f = flow.tcp_flags
+        event["tcp"] = _tcp_flags(f[0] | f[1])
+        event["tcp"]["tcp_flags_ts"] = f"{f[0]:02x}"
+        event["tcp"]["tcp_flags_tc"] = f"{f[1]:02x}"
+        event["tcp"]["state"] = TCP_STATE_NAMES[State(flow.state)]
+        ours["gaps"] = [ep.reasm.gaps for ep in flow.tcp.ep]
+        ours["missing_bytes"] = [ep.reasm.gap_bytes for ep in flow.tcp.ep]
+        ours["stream_bytes"] = [ep.bytes_out for ep in flow.tcp.ep]
+    if flow.tunnel:
+        ours["tunnel"] = flow.tunnel
+    if flow.anomalies:
+        ours["anomalies"] = dict(sorted(flow.anomalies.items()))
+    event["dlp"] = ours
+    return event
+
+
+def _flow_counts(flow) -> dict:
+    return {
+        "pkts_toserver": flow.pkts[0], "pkts_toclient": flow.pkts[1],
+        "bytes_toserver": flow.bytes[0], "bytes_toclient": flow.bytes[1],
+        "start": timestamp(flow.start),
+    }
+
+
+def _tcp_flags(flags: int) -> dict:
+    out = {"tcp_flags": f"{flags:02x}"}
+    for bit, name in ((0x01, "fin"), (0x02, "syn"), (0x04, "rst"), (0x08, "psh"),
+                      (0x10, "ack"), (0x20, "urg"), (0x40, "ecn"), (0x80, "cwr")):
+        if flags & bit:
+            out[name] = True
+    return out
+
+
+class EveWriter:
+    """Writes events to a file or stdout ('-'). Write errors are loud, never silent drops."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.counts: dict[str, int] = {}
+        if path is None:
+            self._fh = None
+        elif path == "-":
+            self._fh = sys.stdout
+        else:
+            self._fh = open(path, "a", encoding="utf-8")
+
+    def write(self, event: dict, flush: bool = False) -> None:
+        kind = event["event_type"]
+        if self._fh is not None:
+            self._fh.write(json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n")
+            if flush:
+                self._fh.flush()
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            if self._fh is not sys.stdout:
+                self._fh.close()
