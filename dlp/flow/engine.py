@@ -21,6 +21,7 @@ from dlp.flow.tcp_state import State
 from dlp.stream.reassembly import Memory
 
 US = 1_000_000
+LATE_SYN_WINDOW = 1 << 20  # a SYN this close to a stream's first byte belongs to it
 CLOSED_STATES = (State.CLOSING, State.CLOSED, State.RESET)
 EVICTION_ORDER = ("tcp_closed", "tcp_new", "udp_new", "icmp_new", "udp_established",
                   "icmp_established", "tcp_established")
@@ -99,7 +100,12 @@ class FlowEngine:
         if flow.state not in CLOSED_STATES and flow.state != State.FIN_WAIT:
             return False
         client = flow.tcp.ep[0]
-        return client.isn is None or client.isn != pkt.seq
+        if client.isn is not None:
+            return client.isn != pkt.seq
+        reasm = client.reasm  # no SYN seen yet: is this one late, or a new connection?
+        if reasm.base is None or pkt.src != flow.cli:
+            return True
+        return abs(reasm.offset((pkt.seq + 1) & 0xFFFFFFFF) - reasm.start) > LATE_SYN_WINDOW
 
     def _reclass(self, flow: Flow) -> None:
         if flow.proto == TCP:

@@ -23,7 +23,8 @@ class Endpoint:
     """One side's sending state, and the reassembler for the bytes it sends."""
 
     __slots__ = ("flow", "direction", "consumer", "events", "reasm", "isn", "syn_ts",
-                 "tsval", "tsval_first", "win", "wscale", "fin_sent", "fin_end", "bytes_out")
+                 "tsval", "tsval_first", "win", "wscale", "fin_sent", "fin_end", "fin_acked",
+                 "bytes_out")
 
     def __init__(self, flow: Flow, direction: int, consumer, events, mem: Memory, cfg):
         self.flow = flow
@@ -39,6 +40,7 @@ class Endpoint:
         self.wscale = 0
         self.fin_sent = False
         self.fin_end: int | None = None  # sequence number just after its FIN
+        self.fin_acked = False
         self.bytes_out = 0
 
     # StreamSink: what reassembly reports
@@ -124,8 +126,10 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
                 new = BOTH_FIN[new]
     if flags & ACK:
         peer.reasm.acked(pkt.ack)
-        if new == State.CLOSING and peer.fin_sent and pkt.ack == peer.fin_end and ep.fin_sent:
-            new = transition(new, Ev.FINS_ACKED) or new
+        if peer.fin_sent and pkt.ack == peer.fin_end:
+            peer.fin_acked = True
+            if new == State.CLOSING and ep.fin_acked:
+                new = transition(new, Ev.FINS_ACKED) or new
     flow.state = new
     if new == State.CLOSED:
         conn.finish()
@@ -146,7 +150,11 @@ def _control_believable(flow: Flow, ep: Endpoint, peer: Endpoint, pkt, d: int,
     flags = pkt.flags
     if pkt.tsval is not None and peer.syn_ts is False and ep.syn_ts is None:
         return _reject(flow, ep, "tcp.pkt_invalid_timestamp")  # peer never offered timestamps
-    if pkt.tsecr and flags & ACK and peer.tsval is not None and not _echoes(peer, pkt.tsecr):
+    # Echo check only where forged control segments matter (resets, and before the session is
+    # up): a FIN in an established session may echo a value the mirror has not shown us yet.
+    if (pkt.tsecr and flags & ACK and peer.tsval is not None and not flow.midstream
+            and (flags & RST or state < State.ESTABLISHED or state == State.RESET)
+            and not _echoes(peer, pkt.tsecr)):
         return _reject(flow, ep, "tcp.pkt_invalid_timestamp")
     if flags & RST:
         return _rst_in_window(flow, ep, peer, pkt, state)

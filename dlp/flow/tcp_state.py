@@ -57,6 +57,7 @@ TRANSITIONS: dict[tuple[State, Ev], State] = {
     (S.SYN_SENT, E.SYNACK_C): S.SYN_RECV,  # split handshake: client SYN/ACKs the server's SYN
     (S.SYN_SENT, E.ACK_S): S.SYN_SENT,  # 5-way handshake: ACK before the server's SYN
     (S.SYN_SENT, E.FIN_C): S.FIN_WAIT,  # client gives up before any answer
+    (S.SYN_SENT, E.ACK_C): S.ESTABLISHED,  # asymmetric routing: the SYN/ACK took another path
     (S.SYN_RECV, E.SYN_C): S.SYN_RECV,
     (S.SYN_RECV, E.SYNACK_S): S.SYN_RECV,  # SYN/ACK retransmission
     (S.SYN_RECV, E.SYNACK_C): S.SYN_RECV,
@@ -94,6 +95,10 @@ TRANSITIONS: dict[tuple[State, Ev], State] = {
     (S.RESET, E.RST_S): S.RESET,
     (S.RESET, E.SYNACK_S): S.SYN_RECV,
 }
+# a SYN captured late (mirror reordering) or retransmitted changes nothing once under way;
+# the engine has already ruled out a new connection on the same tuple (port reuse)
+for _state in (S.ESTABLISHED, S.FIN_WAIT, S.CLOSING, S.CLOSED):
+    TRANSITIONS[(_state, E.SYN_C)] = _state
 # a valid RST ends the connection from any state
 for _state in _ANY_STATE:
     TRANSITIONS.setdefault((_state, E.RST_C), S.RESET)

@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh Debian machine:
+#   make demo   - create .venv, install, replay the bundled captures, print alerts and a summary
+#   make test   - the whole test suite (system tools it needs: see .ci/run)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test corpus bench venv clean goldens
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p out
+	@rm -f out/demo-eve.json
+	$(BIN)/dlp replay pcaps/demo/*.pcap --eve out/demo-eve.json --write-streams out/demo-streams
+	@echo "== alerts (out/demo-eve.json) =="
+	@$(BIN)/python -c "import json; [print(json.dumps(e)) for e in map(json.loads, open('out/demo-eve.json')) if e['event_type'] == 'alert']"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not corpus" tests
+
+# Real-world captures from ../shared/pcaps/public (read in place); .ci/run runs this after `make test`.
+corpus: $(STAMP)
+	$(BIN)/python -m pytest -q -m corpus tests
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+# Regenerate golden expectations after a deliberate behaviour change; review the diff.
+goldens: $(STAMP)
+	$(BIN)/python -m tools.make_goldens
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
