@@ -1,0 +1,1 @@
+"""Developer tools: capture synthesis (pcapgen), demo recording, goldens."""
