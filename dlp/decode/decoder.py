@@ -390,15 +390,13 @@ class Decoder:
                 return self._tunnel(self._ethernet, frame, pos, cut, ts, vlan)
             if end - pos < 8:
                 raise DecodeError("erspan.pkt_too_small")
-            erspan_vlan = _u16(frame, pos)[0] & 0x0FFF
-            vlan = vlan + (erspan_vlan,) if erspan_vlan else vlan
+            vlan = _erspan_vlan(frame, pos, pos + 8, vlan)
             return self._tunnel(self._ethernet, frame, pos + 8, cut, ts, vlan)
         if proto == GRE_ERSPAN3:
             if end - pos < 12:
                 raise DecodeError("erspan.pkt_too_small")
-            erspan_vlan = _u16(frame, pos)[0] & 0x0FFF
-            vlan = vlan + (erspan_vlan,) if erspan_vlan else vlan
             sub = 8 if frame[pos + 11] & 0x01 else 0  # O bit: platform-specific subheader
+            vlan = _erspan_vlan(frame, pos, pos + 12 + sub, vlan)
             frame_type = (frame[pos + 10] >> 2) & 0x1F
             if frame_type == 2:
                 return self._tunnel(self._ip_by_version, frame, pos + 12 + sub, cut, ts, vlan)
@@ -412,3 +410,14 @@ class Decoder:
                 return self._ppp_proto(frame[pos], frame, pos + 1, cut, ts, vlan)
             return self._ppp_proto(_u16(frame, pos)[0], frame, pos + 2, cut, ts, vlan)
         raise DecodeError("unsupported.gre_proto")
+
+
+def _erspan_vlan(frame: bytes, hdr: int, inner: int, vlan: tuple) -> tuple:
+    """The ERSPAN header's VLAN is the mirrored frame's; count it once, not again when the
+    frame kept its own 802.1Q tag."""
+    erspan_vlan = _u16(frame, hdr)[0] & 0x0FFF
+    if not erspan_vlan:
+        return vlan
+    if len(frame) >= inner + 14 and _u16(frame, inner + 12)[0] in (ETH_VLAN, ETH_QINQ, ETH_QINQ_OLD):
+        return vlan
+    return vlan + (erspan_vlan,)

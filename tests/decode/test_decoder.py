@@ -77,8 +77,11 @@ def test_gre_erspan_vxlan_give_inner_addresses():
     check(decode(outer(g.PROTO_GRE, g.gre(g.ETH_IPV4, inner_ipv4())))[0])
     check(decode(outer(g.PROTO_GRE, g.gre(g.ETH_TEB, inner_frame, key=5)))[0], vlan=(30,))
     check(decode(outer(g.PROTO_GRE, g.gre(g.ETH_ERSPAN2, inner_frame)))[0], vlan=(30,))  # type I
-    pkt = decode(outer(g.PROTO_GRE, g.gre(g.ETH_ERSPAN2, g.erspan2(7, 23, inner_frame), seq=1)))[0]
-    check(pkt, vlan=(23, 30))
+    untagged = eth(g.ETH_IPV4, inner_ipv4())
+    pkt = decode(outer(g.PROTO_GRE, g.gre(g.ETH_ERSPAN2, g.erspan2(7, 23, untagged), seq=1)))[0]
+    check(pkt, vlan=(23,))  # the session's VLAN comes from the ERSPAN header
+    pkt = decode(outer(g.PROTO_GRE, g.gre(g.ETH_ERSPAN2, g.erspan2(7, 30, inner_frame), seq=1)))[0]
+    check(pkt, vlan=(30,))  # tag kept in the mirrored frame: counted once
     assert pkt.tunnel == "ethernet"
     check(decode(outer(g.PROTO_GRE, g.gre(g.ETH_ERSPAN3, g.erspan3(7, 0, inner_frame))))[0], vlan=(30,))
     sub = g.erspan3(7, 0, inner_frame, platform=b"\x00" * 8)

@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic captures (gen_mixed) and the timing harness (run)."""
