@@ -126,7 +126,7 @@ class Mix:
         for chunk, last in chunks(pieces, 2 * MSS):
             yield conv.send(direction, chunk, push=last)
 
-    # --- flow kinds: generators of frame bursts; plan() returns (planned bytes, generator) ---
+    # --- session kinds: each returns (planned payload bytes, generator of frame bursts) ---
 
     def tls_flow(self):
         rng, pools = self.rng, self.pools
@@ -242,17 +242,15 @@ def generate_mixed(path, size_mb=200, seed=1, flows=64) -> dict:
     mix = Mix(seed)
     rng = mix.rng
     target = int(size_mb * MiB)
-    planned = dict.fromkeys(SHARES, 0)
     written = dict.fromkeys(list(SHARES) + ["dns"], 0)
     kinds = {"tls": mix.tls_flow, "http_get": mix.http_get_flow, "http_post": mix.http_post_flow}
     n_flows = 0
 
     def new_flow():
         nonlocal n_flows
-        total = sum(planned.values()) + 1
-        kind = max(SHARES, key=lambda k: SHARES[k] * total - planned[k] + rng.random())
+        total = sum(written.values())  # feedback on bytes written so far, noise breaks ties
+        kind = max(SHARES, key=lambda k: SHARES[k] * total - written[k] + rng.random())
         size, gen = kinds[kind]()
-        planned[kind] += size
         n_flows += 1
         return [kind, gen, size, 0]  # kind, bursts, planned bytes, written bytes
 
@@ -268,7 +266,6 @@ def generate_mixed(path, size_mb=200, seed=1, flows=64) -> dict:
             kind, gen = flow[0], flow[1]
             burst = next(gen, None)
             if burst is None:
-                planned[kind] += flow[3] - flow[2]  # replace the plan with what was written
                 if mix.draining:
                     active[i] = active[-1]
                     active.pop()
@@ -287,9 +284,8 @@ def generate_mixed(path, size_mb=200, seed=1, flows=64) -> dict:
                     clock += (len(frame) + 24) * 8 / LINE_RATE
                     w.write(clock, frame)
                 written["dns"] += w.bytes_written - before
-            if w.bytes_written >= target and not mix.draining:
+            if w.bytes_written >= target:
                 mix.draining = True
-                print({k: round(v / w.bytes_written, 3) for k, v in written.items()}, {k: v/1e6 for k,v in planned.items()}, sum(f[2]-f[3] for f in active if f[0]=='tls')/1e6, sum(f[2]-f[3] for f in active if f[0]!='tls')/1e6, sum(f[0]=='tls' for f in active))
         total = w.bytes_written
         return {"bytes": total, "packets": w.packets, "tcp_flows": n_flows,
                 "shares": {k: round(v / total, 3) for k, v in written.items()}}
