@@ -31,6 +31,7 @@ MSS = 1448
 T0 = 1_700_000_000.0
 LINE_RATE = 600e6  # bits/s of packet time, so timestamps look like a busy SPAN port
 ROUTER_MAC = "02:00:00:00:00:fe"
+DNS_MAC = "02:00:00:00:00:35"
 SHARES = {"tls": 0.70, "http_get": 0.20, "http_post": 0.08}  # the rest is DNS
 DNS_SHARE = 0.02
 WORDS = ("the of and to in is for on that with as by this from are at be or an it not have "
@@ -167,11 +168,12 @@ class Mix:
         conv = self.conv(rng.choice(self.http_servers), 80)
         yield conv.handshake()
         for size in sizes:
-            path = "/" + "/".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3))) + rng.choice((".html", "/", ".css", ".json"))
+            ext = rng.choice((".html", "/", ".css", ".json"))
+            path = "/" + "/".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3))) + ext
             req = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
                    "Accept: text/html,*/*;q=0.8\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n")
             yield from self.send(conv, 0, [req.encode()])
-            ctype = {"css": "text/css", "json": "application/json"}.get(path.rsplit(".", 1)[-1], "text/html; charset=utf-8")
+            ctype = {".css": "text/css", ".json": "application/json"}.get(ext, "text/html; charset=utf-8")
             body = self.pools.html(size)
             head = (f"HTTP/1.1 200 OK\r\nServer: nginx/1.24.0\r\nContent-Type: {ctype}\r\n"
                     f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n")
@@ -234,7 +236,7 @@ class Mix:
                else [f"2001:db8::{rng.randint(1, 0xffff):x}"])
         q = ipv4(cip, "10.0.0.53", PROTO_UDP, udp(sport, 53, dns_query(name, qtype, qid)), ident=qid)
         r = ipv4("10.0.0.53", cip, PROTO_UDP, udp(53, sport, dns_response(name, qtype, qid, ans)), ident=qid ^ 1)
-        return [ether(ROUTER_MAC, "02:00:00:00:00:35", ETH_IPV4, q), ether("02:00:00:00:00:35", ROUTER_MAC, ETH_IPV4, r)]
+        return [ether(ROUTER_MAC, DNS_MAC, ETH_IPV4, q), ether(DNS_MAC, ROUTER_MAC, ETH_IPV4, r)]
 
 
 def generate_mixed(path, size_mb=200, seed=1, flows=64) -> dict:

@@ -39,19 +39,27 @@ class StreamState:
     direction: int
     offset: int = 0  # stream bytes seen so far (data and gaps)
     gaps: int = 0
+    after_gap: bool = False  # bytes are missing before the next chunk
     scratch: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
 class StreamChunk:
-    """In-order bytes of one direction. `after_gap` is true when bytes are missing before it."""
+    """In-order bytes of one direction. `after_gap` is true when bytes are missing before it.
 
-    stream: StreamState
-    offset: int
-    data: bytes
-    after_gap: bool
-    ts: int  # microseconds
-    datagram: bool = False
+    A plain slotted class rather than a frozen dataclass: one is made for every chunk, and
+    frozen dataclasses cost several times more to build. Treat it as read-only.
+    """
+
+    __slots__ = ("stream", "offset", "data", "after_gap", "ts", "datagram")
+
+    def __init__(self, stream: StreamState, offset: int, data: bytes, after_gap: bool, ts: int,
+                 datagram: bool = False):
+        self.stream = stream
+        self.offset = offset
+        self.data = data
+        self.after_gap = after_gap
+        self.ts = ts  # microseconds
+        self.datagram = datagram
 
     @property
     def flow(self) -> FlowInfo:

@@ -15,7 +15,7 @@ from dlp.flow.engine import FlowEngine
 from dlp.outputs import eve
 from dlp.outputs.streams import StreamWriter
 from dlp.rules import RuleSet
-from dlp.stream.consumer import FanOut
+from dlp.stream.consumer import FanOut, NullConsumer
 
 log = structlog.get_logger("dlp.pipeline")
 
@@ -131,23 +131,11 @@ class Pipeline:
                         "stats": stats, "dlp": ours}, flush=True)
 
 
-class _FlowLogger:
+class _FlowLogger(NullConsumer):
     """Writes a flow record when a flow ends."""
 
     def __init__(self, writer: eve.EveWriter):
         self.writer = writer
-
-    def on_open(self, flow) -> None:
-        pass
-
-    def on_data(self, flow, direction, data) -> None:
-        pass
-
-    def on_gap(self, flow, direction, length) -> None:
-        pass
-
-    def on_datagram(self, flow, direction, payload, pkt) -> None:
-        pass
 
     def on_close(self, flow) -> None:
         self.writer.write(eve.flow_event(flow))

@@ -146,7 +146,7 @@ def _mac(mac) -> bytes:
 
 
 def _sum16(data) -> int:
-    """16-bit ones'-complement word sum of data, reduced mod 0xffff (odd length zero-padded).
+    """16-bit ones'-complement word sum of data (odd length zero-padded), in 0..0xffff.
 
     Works because 2**16 == 1 (mod 0xffff): the big-endian integer of the data is congruent
     to the sum of its 16-bit words; int.from_bytes keeps the work in C.
@@ -154,12 +154,12 @@ def _sum16(data) -> int:
     v = int.from_bytes(data, "big")
     if len(data) & 1:
         v <<= 8
-    return v % 0xFFFF
+    return v % 0xFFFF or (0xFFFF if v else 0)
 
 
-def _fold(s: int) -> int:
-    """Checksum from a word sum (never 0, so also valid for UDP)."""
-    return 0xFFFF - (s % 0xFFFF)
+def _fold(total: int) -> int:
+    """Checksum from a sum of _sum16() parts: ~(ones'-complement sum), 0 only if that sum is -0."""
+    return 0xFFFF - (total % 0xFFFF or (0xFFFF if total else 0))
 
 
 def checksum(data) -> int:
@@ -180,6 +180,8 @@ class L4(bytes):
         if self.bad_csum:
             return bytes(self)
         c = _fold(pseudo_sum + _sum16(self))
+        if c == 0 and self.proto == PROTO_UDP:
+            c = 0xFFFF  # UDP sends a computed 0 as 0xffff (0 means "no checksum")
         o = self.csum_off
         return self[:o] + c.to_bytes(2, "big") + self[o + 2:]
 

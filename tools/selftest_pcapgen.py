@@ -25,8 +25,8 @@ def http_response(body: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-def build(rng: random.Random) -> list[tuple[float, bytes]]:
-    """A few dozen frames covering every builder; returns (ts, frame) in time order."""
+def build(rng: random.Random) -> list[tuple]:
+    """A few dozen frames covering every builder; returns (ts, frame[, wirelen]) in time order."""
     out = []
     body = b"<html>" + b"x" * 5000 + b"</html>"
     # plain IPv4 conversation with sequence wraparound in both directions
@@ -84,6 +84,14 @@ def build(rng: random.Random) -> list[tuple[float, bytes]]:
     out += tconv.handshake() + tconv.client_send(g.tls_client_hello("secret.example.test", rng))
     out += tconv.server_send(g.tls_server_hello(rng) + g.tls_record(23, rng.randbytes(3000)))
     out += tconv.close("server")
+    # payloads chosen so the computed checksum is 0 (TCP sends 0x0000, UDP 0xffff)
+    for proto, make in ((g.PROTO_TCP, lambda p: g.tcp(1, 2, 3, 4, "PA", p)), (g.PROTO_UDP, lambda p: g.udp(1, 2, p))):
+        probe = g.ipv4(C4, S4, proto, make(b"\0\0"))
+        csum = probe[20 + (16 if proto == g.PROTO_TCP else 6):][:2]
+        add(g.ip_frame(C4, S4, proto, make(csum)))
+    # a snaplen-truncated record (96 of 1514 bytes captured)
+    big = tconv.segment("server", 0, rng.randbytes(1460))
+    out.append((tconv.ts, big[1][:96], len(big[1])))
     return sorted(out, key=lambda p: p[0])
 
 
@@ -98,10 +106,11 @@ def tshark(path: str, *args: str) -> list[str]:
 
 def check_tshark(path: str, n: int) -> None:
     bad = tshark(path, "-Y", "_ws.malformed || _ws.expert.severity >= error || tcp.checksum.status == 0 "
+                 "|| tcp.checksum == 0xffff || ip.checksum == 0xffff || icmp.checksum == 0xffff "
                  "|| udp.checksum.status == 0 || ip.checksum.status == 0 || icmp.checksum.status == 0 "
                  "|| icmpv6.checksum.status == 0")
     assert not bad, "tshark flags:\n" + "\n".join(bad)
-    tcp_frames = tshark(path, "-Y", "tcp", "-T", "fields", "-e", "tcp.checksum.status")
+    tcp_frames = tshark(path, "-Y", "tcp && frame.cap_len == frame.len", "-T", "fields", "-e", "tcp.checksum.status")
     assert tcp_frames and all(set(l.split(",")) == {"1"} for l in tcp_frames), tcp_frames
     assert len(tshark(path, "-Y", "http.request")) >= 2
     assert len(tshark(path, "-Y", "http.response")) >= 2
@@ -112,6 +121,9 @@ def check_tshark(path: str, n: int) -> None:
                 "gre.key == 7", "vlan.id == 200", "dns.a == 192.0.2.8", "icmpv6.echo.sequence_number == 1",
                 "tcp.analysis.retransmission"):
         assert tshark(path, "-Y", flt), f"nothing matches {flt}"
+    assert len(tshark(path, "-Y", "frame.cap_len == 96 && frame.len == 1514")) == 1
+    assert tshark(path, "-Y", "tcp.checksum == 0 && tcp.checksum.status == 1")
+    assert tshark(path, "-Y", "udp.checksum == 0xffff && udp.checksum.status == 1")
     assert len(tshark(path)) == n
 
 
@@ -122,6 +134,8 @@ def check_dpkt(path: str) -> None:
         for _ts, buf in dpkt.pcap.Reader(fh):
             eth = dpkt.ethernet.Ethernet(buf)
             pkt = eth.data
+            if len(buf) - 14 < getattr(pkt, "len", 0):
+                continue  # snaplen-truncated: the checksum cannot be checked
             if isinstance(pkt, dpkt.ip.IP) and isinstance(pkt.data, dpkt.tcp.TCP):
                 seg = pkt.data
                 seg_bytes = bytes(seg)

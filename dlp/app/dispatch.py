@@ -39,9 +39,10 @@ class DetectionDispatcher:
     def on_data(self, flow, direction: int, data: bytes) -> None:
         if not self.detectors:
             return
-        stream = self._streams(flow)[direction]
-        after_gap = stream.scratch.pop("_gap", False)
-        chunk = StreamChunk(stream, stream.offset, data, after_gap, flow.last)
+        streams = flow.app or self._streams(flow)
+        stream = streams[direction]
+        chunk = StreamChunk(stream, stream.offset, data, stream.after_gap, flow.last)
+        stream.after_gap = False
         stream.offset += len(data)
         self._run(flow, chunk)
 
@@ -51,7 +52,7 @@ class DetectionDispatcher:
         stream = self._streams(flow)[direction]
         stream.offset += length
         stream.gaps += 1
-        stream.scratch["_gap"] = True
+        stream.after_gap = True
 
     def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
         if not self.detectors:

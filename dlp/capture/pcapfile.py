@@ -36,7 +36,6 @@ class ReadStatus:
     """What the reader could not use, for the summary and stats."""
 
     truncated: str | None = None  # why iteration stopped early, if it did
-    records: int = 0
     linktypes: set[int] = field(default_factory=set)
 
 
@@ -116,8 +115,7 @@ class CaptureFile:
                 break
             pos = end
             self.position = pos
-            status.records += 1
-            yield sec * 1_000_000 + frac // to_us, linktype, buf[start:end], max(wirelen, caplen)
+            yield sec * 1_000_000 + frac // to_us, linktype, buf[start:end], wirelen if wirelen > caplen else caplen
         self.position = size
 
     # -- pcapng ---------------------------------------------------------------
@@ -165,7 +163,6 @@ class CaptureFile:
                 linktype, ticks = interfaces[iface]
                 ts = (ts_hi << 32) | ts_lo
                 ts_us = ts * 1_000_000 // ticks
-                self.status.records += 1
                 self.position = pos + blen
                 yield ts_us, linktype, buf[data : data + caplen], max(wirelen, caplen)
             elif btype == 3:  # Simple Packet Block: no timestamp, interface 0
@@ -174,7 +171,6 @@ class CaptureFile:
                 if not interfaces:
                     self._cut(f"simple packet block before any interface at byte {pos}")
                     break
-                self.status.records += 1
                 yield 0, interfaces[0][0], buf[body + 4 : body + 4 + caplen], wirelen
             pos += blen
         self.position = size

@@ -46,6 +46,17 @@ class Packet:
         self.icmp_id = 0
         self.tunnel = None
 
+    @classmethod
+    def tcp(cls, ts, src, dst, sport, dport, seq, ack, flags, win, payload) -> "Packet":
+        """The decoder's hot path: build a TCP packet setting each slot once."""
+        p = cls.__new__(cls)
+        p.ts, p.wirelen, p.vlan, p.src, p.dst, p.proto = ts, 0, (), src, dst, TCP
+        p.sport, p.dport, p.flags, p.seq, p.ack, p.win = sport, dport, flags, seq, ack, win
+        p.tsval = p.tsecr = p.wscale = p.tunnel = None
+        p.urg = p.missing = p.icmp_id = 0
+        p.payload = payload
+        return p
+
     def __repr__(self) -> str:  # for test failures and debugging only
         return (
             f"Packet({ip_text(self.src)}:{self.sport} > {ip_text(self.dst)}:{self.dport} "

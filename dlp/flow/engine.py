@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 from dlp.config import EngineConfig
-from dlp.decode.packet import ACK, ICMP, ICMP6, RST, SYN, TCP, Packet
-from dlp.flow.flow import Flow, flow_key
+from dlp.decode.packet import ACK, ICMP, ICMP6, RST, SYN, TCP, UDP, Packet
+from dlp.flow.flow import Flow
 from dlp.flow.tcp import TcpConn, track
 from dlp.flow.tcp_state import State
 from dlp.stream.reassembly import Memory
@@ -43,6 +43,8 @@ class FlowEngine:
         self.flows_closed = Counter()  # by reason
         self.now = 0
         self._next_expiry = 0
+        self._use_vlan = cfg.vlan_tracking
+        self._midstream = cfg.midstream
 
     # -- packets -------------------------------------------------------------------
     def process(self, pkt: Packet) -> None:
@@ -52,24 +54,36 @@ class FlowEngine:
             if ts >= self._next_expiry:
                 self.expire(ts)
                 self._next_expiry = ts + US
-        key = flow_key(pkt, self.cfg.vlan_tracking)
+        proto = pkt.proto
+        src, dst = pkt.src, pkt.dst
+        if proto == TCP or proto == UDP:
+            sp, dp = pkt.sport, pkt.dport
+        else:  # ICMP: echo flows are keyed by identifier
+            sp = dp = pkt.icmp_id
+        # direction-independent key: lower (address, port) first
+        if src < dst or (src == dst and sp <= dp):
+            key = (src, sp, dst, dp, proto, pkt.vlan if self._use_vlan else ())
+        else:
+            key = (dst, dp, src, sp, proto, pkt.vlan if self._use_vlan else ())
         flow = self.flows.get(key)
         if flow is None:
             flow = self._open(key, pkt)
-        elif pkt.proto == TCP and pkt.flags & (SYN | ACK) == SYN and self._reused(flow, pkt):
+        elif proto == TCP and pkt.flags & (SYN | ACK) == SYN and self._reused(flow, pkt):
             self._close(flow, "fin" if flow.state == State.CLOSED else "rst"
                         if flow.state == State.RESET else "reused")
             flow = self._open(key, pkt)
-        d = _direction(flow, pkt)
+        if proto == TCP:
+            d = 0 if pkt.sport == flow.cport and src == flow.cli else 1
+        else:
+            d = _direction(flow, pkt)
         flow.pkts[d] += 1
         flow.bytes[d] += pkt.wirelen
         flow.last = ts
-        lru = self.lru[flow.tclass]
-        lru.move_to_end(key)
-        if pkt.proto == TCP:
+        flow.lru.move_to_end(key)
+        if proto == TCP:
             flow.tcp_flags[d] |= pkt.flags & 0xFF
             state = flow.state
-            track(flow, pkt, d, self.cfg.midstream)
+            track(flow, pkt, d, self._midstream)
             if flow.state != state:
                 self._reclass(flow)
             if self.mem.used > self.mem.limit:
@@ -90,7 +104,8 @@ class FlowEngine:
         else:
             flow.tclass = "icmp_new" if pkt.proto in (ICMP, ICMP6) else "udp_new"
         self.flows[key] = flow
-        self.lru[flow.tclass][key] = flow
+        flow.lru = self.lru[flow.tclass]
+        flow.lru[key] = flow
         self.flows_total += 1
         self.consumer.on_open(flow)
         return flow
@@ -119,9 +134,10 @@ class FlowEngine:
         else:
             tclass = flow.tclass.replace("_new", "_established")
         if tclass != flow.tclass:
-            del self.lru[flow.tclass][flow.key]
+            del flow.lru[flow.key]
             flow.tclass = tclass
-            self.lru[tclass][flow.key] = flow
+            flow.lru = self.lru[tclass]
+            flow.lru[flow.key] = flow
 
     # -- ending flows ----------------------------------------------------------------
     def expire(self, now: int) -> None:
@@ -166,7 +182,7 @@ class FlowEngine:
 
     def _close(self, flow: Flow, reason: str) -> None:
         del self.flows[flow.key]
-        del self.lru[flow.tclass][flow.key]
+        del flow.lru[flow.key]
         flow.reason = reason
         if flow.tcp is not None:
             flow.tcp.finish()

@@ -7,6 +7,7 @@ import struct
 from collections import Counter
 
 from dlp.decode.packet import PROTO_NAMES, ip_text
+from dlp.flow.tcp_state import State
 
 TOSERVER, TOCLIENT = 0, 1
 
@@ -21,7 +22,7 @@ class Flow:
     __slots__ = (
         "key", "flow_id", "proto", "vlan", "cli", "srv", "cport", "sport", "start", "last",
         "pkts", "bytes", "state", "reason", "tcp", "tclass", "anomalies", "app", "tcp_flags",
-        "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended",
+        "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended", "lru",
     )
 
     def __init__(self, key: tuple, pkt, client_is_src: bool):
@@ -36,7 +37,7 @@ class Flow:
         self.flow_id = flow_id_for(key, pkt.ts)
         self.pkts = [0, 0]
         self.bytes = [0, 0]
-        self.state = 0
+        self.state = State.NONE
         self.reason: str | None = None
         self.tcp = None
         self.tclass = ""
@@ -49,6 +50,7 @@ class Flow:
         self.icmp_type = pkt.sport if pkt.proto in (1, 58) else None
         self.icmp_code = pkt.dport if pkt.proto in (1, 58) else None
         self.ended = False
+        self.lru = None  # the engine's LRU ordering this flow sits in (by timeout class)
 
     def anomaly(self, name: str) -> None:
         if self.anomalies is None:
@@ -64,15 +66,6 @@ class Flow:
         if direction == TOSERVER:
             return ip_text(self.cli), self.cport, ip_text(self.srv), self.sport
         return ip_text(self.srv), self.sport, ip_text(self.cli), self.cport
-
-
-def flow_key(pkt, use_vlan: bool) -> tuple:
-    """Direction-independent key. ICMP echo flows are keyed by identifier."""
-    a, b = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
-    if pkt.proto in (1, 58):
-        a, b = (pkt.src, pkt.icmp_id), (pkt.dst, pkt.icmp_id)
-    lo, hi = (a, b) if a <= b else (b, a)
-    return (lo[0], lo[1], hi[0], hi[1], pkt.proto, pkt.vlan if use_vlan else ())
 
 
 def flow_id_for(key: tuple, ts: int) -> int:

@@ -11,12 +11,14 @@ receiver would drop it (PAWS, RFC 7323). That defeats the classic spoofed-RST/FI
 
 from __future__ import annotations
 
-from dlp.decode.packet import ACK, FIN, RST, SYN
+from dlp.decode.packet import ACK, FIN, RST, SYN, URG
 from dlp.flow.flow import Flow
 from dlp.flow.tcp_state import BOTH_FIN, Ev, State, event_for, invalid_flags, transition
 from dlp.stream.reassembly import M32, Memory, Reassembler
 
 RESERVED_BITS = 0xE00  # the three reserved header bits, kept above the flag byte
+ESTABLISHED = int(State.ESTABLISHED)
+SLOW_PATH_FLAGS = SYN | FIN | RST | URG | ACK | RESERVED_BITS
 
 
 class Endpoint:
@@ -82,6 +84,20 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
     flags = pkt.flags
     conn: TcpConn = flow.tcp
     ep, peer = conn.ep[d], conn.ep[1 - d]
+    if flow.state == ESTABLISHED and flags & SLOW_PATH_FLAGS == ACK:
+        # The common case, kept lean: data or a pure ACK inside an established session.
+        # The table maps (ESTABLISHED, ACK_*) to ESTABLISHED and there is no control
+        # segment to validate, so only the sequence space moves.
+        tsval = pkt.tsval
+        if tsval is not None:
+            ep.tsval = tsval
+            if ep.tsval_first is None:
+                ep.tsval_first = tsval
+        ep.win = pkt.win << ep.wscale
+        if (pkt.payload or pkt.missing) and not ep.reasm.finished:
+            ep.reasm.add(pkt.seq, pkt.payload, pkt.missing)
+        peer.reasm.acked(pkt.ack)
+        return
     bad = invalid_flags(flags)
     if bad is not None:
         ep.events[bad] += 1
@@ -91,7 +107,7 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
     if flags & RESERVED_BITS:
         flow.anomaly("tcp.reserved_flags")
     ev = event_for(flags, d == 0)
-    state = State(flow.state)
+    state = flow.state
     if flags & (RST | SYN | FIN) and not _control_believable(flow, ep, peer, pkt, d, state):
         return
     if state == State.NONE and ev in (Ev.ACK_C, Ev.ACK_S, Ev.FIN_C, Ev.FIN_S):

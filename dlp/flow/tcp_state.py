@@ -114,9 +114,7 @@ INVALID_FLAGS = (
 )
 
 
-def event_for(flags: int, from_client: bool) -> Ev:
-    """The state-machine event a segment with these flags raises."""
-    side = 0 if from_client else 1
+def _event_for(flags: int, side: int) -> Ev:
     if flags & RST:
         return Ev(Ev.RST_C + side)
     if flags & SYN:
@@ -124,6 +122,15 @@ def event_for(flags: int, from_client: bool) -> Ev:
     if flags & FIN:
         return Ev(Ev.FIN_C + side)
     return Ev(Ev.ACK_C + side)
+
+
+# (flags & 0x17, side) -> event, precomputed: this runs for every control segment
+_EVENTS = {(f, side): _event_for(f, side) for f in range(0x20) for side in (0, 1)}
+
+
+def event_for(flags: int, from_client: bool) -> Ev:
+    """The state-machine event a segment with these flags raises."""
+    return _EVENTS[(flags & 0x17, 0 if from_client else 1)]
 
 
 def invalid_flags(flags: int) -> str | None:

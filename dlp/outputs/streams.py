@@ -12,11 +12,12 @@ import os
 from collections import OrderedDict
 
 from dlp.decode.packet import ip_text
+from dlp.stream.consumer import NullConsumer
 
 MAX_OPEN_FILES = 128
 
 
-class StreamWriter:
+class StreamWriter(NullConsumer):
     def __init__(self, directory: str):
         os.makedirs(directory, exist_ok=True)
         self.directory = directory
@@ -35,9 +36,6 @@ class StreamWriter:
     def _written(flow) -> list:
         return flow.tcp.ep[0].bytes_out, flow.tcp.ep[1].bytes_out
 
-    def on_open(self, flow) -> None:
-        pass
-
     def on_data(self, flow, direction: int, data: bytes) -> None:
         # bytes_out already counts this chunk, so "written before" is bytes_out - len(data)
         key = (flow.flow_id, direction)
@@ -52,12 +50,6 @@ class StreamWriter:
         else:
             self._open.move_to_end(key)
         fh.write(data)
-
-    def on_gap(self, flow, direction: int, length: int) -> None:
-        pass
-
-    def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
-        pass
 
     def on_close(self, flow) -> None:
         if flow.tcp is None:

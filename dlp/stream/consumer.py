@@ -20,28 +20,51 @@ class StreamConsumer(Protocol):
     def on_close(self, flow) -> None: ...
 
 
+class NullConsumer:
+    """Ignores everything; subclass it and override only the events you need."""
+
+    def on_open(self, flow) -> None:
+        pass
+
+    def on_data(self, flow, direction: int, data: bytes) -> None:
+        pass
+
+    def on_gap(self, flow, direction: int, length: int) -> None:
+        pass
+
+    def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
+        pass
+
+    def on_close(self, flow) -> None:
+        pass
+
+
+EVENTS = ("on_open", "on_data", "on_gap", "on_datagram", "on_close")
+
+
 class FanOut:
-    """Passes every event to each consumer in turn."""
+    """Passes every event to each consumer that handles it, in order.
+
+    Consumers that inherit an event's no-op from NullConsumer are left out of that event's
+    list; with a single listener the event goes straight to it (on_data runs per segment).
+    """
 
     def __init__(self, consumers: list):
         self.consumers = consumers
+        for event in EVENTS:
+            listeners = [getattr(c, event) for c in consumers
+                         if getattr(type(c), event, None) is not getattr(NullConsumer, event)]
+            setattr(self, event, _fan(listeners))
 
-    def on_open(self, flow) -> None:
-        for c in self.consumers:
-            c.on_open(flow)
 
-    def on_data(self, flow, direction: int, data: bytes) -> None:
-        for c in self.consumers:
-            c.on_data(flow, direction, data)
+def _fan(listeners: list):
+    if not listeners:
+        return lambda *args: None
+    if len(listeners) == 1:
+        return listeners[0]
 
-    def on_gap(self, flow, direction: int, length: int) -> None:
-        for c in self.consumers:
-            c.on_gap(flow, direction, length)
+    def call_all(*args):
+        for listener in listeners:
+            listener(*args)
 
-    def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
-        for c in self.consumers:
-            c.on_datagram(flow, direction, payload, pkt)
-
-    def on_close(self, flow) -> None:
-        for c in self.consumers:
-            c.on_close(flow)
+    return call_all

@@ -18,6 +18,7 @@ a segment short. The consumer is told how many bytes are missing, then gets what
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from collections import deque
 
 M32 = 0xFFFFFFFF
 HALF = 1 << 31
@@ -68,7 +69,7 @@ class Reassembler:
         self.start = 0  # offset of the first byte of this stream
         self.pending: list[tuple[int, bytes, int]] = []  # (offset, data, missing tail)
         self.pending_bytes = 0
-        self.history: list[tuple[int, bytes]] = []  # delivered, not yet acknowledged
+        self.history: deque[tuple[int, bytes]] = deque()  # delivered, not yet acknowledged
         self.history_bytes = 0
         self.fin_off: int | None = None
         self.gaps = 0
@@ -106,6 +107,21 @@ class Reassembler:
     # -- input -------------------------------------------------------------------
     def add(self, seq: int, data: bytes, missing: int = 0) -> None:
         """A segment's payload (and how many bytes after it the snaplen cut)."""
+        if self.anchored and not self.pending and not missing:
+            # fast path: the next in-order segment, nothing waiting
+            delivered = self.delivered
+            rel = (seq - self.base - delivered) & M32
+            if rel == 0:
+                self.delivered = delivered + len(data)
+                self.ack_holes = 0
+                self.sink.stream_data(data)
+                if self.history_limit:
+                    self.history.append((delivered, data))
+                    self.history_bytes += len(data)
+                    self.mem.add(len(data))
+                    if self.history_bytes > self.history_limit:
+                        self._trim_history(self.delivered - self.history_limit)
+                return
         off = self.offset(seq)
         if not self.anchored:
             self._insert(off, data, missing)
@@ -144,9 +160,16 @@ class Reassembler:
 
     def acked(self, ack: int) -> None:
         """The peer acknowledged up to `ack`: drop history, and find holes it proves."""
-        if self.base is None:
+        base = self.base
+        if base is None:
             return
-        ack_off = self.offset(ack)
+        delivered = self.delivered
+        rel = (ack - base - delivered) & M32
+        if rel == 0 and self.anchored:  # fast path: everything delivered is acknowledged
+            if self.history:
+                self._trim_history(delivered)
+            return
+        ack_off = delivered + (rel - (1 << 32) if rel >= HALF else rel)
         if self.history and ack_off > self.history[0][0]:
             self._trim_history(ack_off)
         if not self.anchored:
@@ -280,7 +303,7 @@ class Reassembler:
     def _trim_history(self, upto: int | None) -> None:
         history = self.history
         while history and (upto is None or history[0][0] + len(history[0][1]) <= upto):
-            _off, data = history.pop(0)
+            _off, data = history.popleft()
             self.history_bytes -= len(data)
             self.mem.add(-len(data))
 

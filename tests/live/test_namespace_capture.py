@@ -86,8 +86,10 @@ def test_curl_uploads_and_download_reassemble_exactly(namespaces, tmp_path):
     try:
         server = subprocess.Popen(["ip", "netns", "exec", srv, sys.executable, "-c", SERVER, str(log), str(PORT)])
         procs.append(server)
-        dump = subprocess.Popen(["ip", "netns", "exec", srv, "tcpdump", "-i", dev, "-U", "-s", "0",
-                                 "-w", str(pcap), "tcp", "port", str(PORT)], stderr=subprocess.PIPE)
+        # a large kernel buffer: a capture that drops packets would (rightly) show gaps
+        dump = subprocess.Popen(["ip", "netns", "exec", srv, "tcpdump", "-i", dev, "-B", "131072",
+                                 "-s", "0", "-w", str(pcap), "tcp", "port", str(PORT)],
+                                stderr=subprocess.PIPE, text=True)
         procs.append(dump)
         wait_listening(srv, PORT, time.monotonic() + 10)
         time.sleep(1.0)  # tcpdump attaches
@@ -104,6 +106,8 @@ def test_curl_uploads_and_download_reassemble_exactly(namespaces, tmp_path):
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+    dump_report = dump.stderr.read()
+    assert "\n0 packets dropped by kernel" in dump_report, dump_report
     received = [json.loads(line) for line in log.read_text().splitlines()]
     assert received[0]["sha256"] == hashlib.sha256(upload).hexdigest()
 
