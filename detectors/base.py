@@ -86,6 +86,9 @@ class Finding:
 
 @runtime_checkable
 class Detector(Protocol):
+    """`directions` (optional) is a hint: the stream directions the detector can ever apply
+    to. The dispatcher skips building items for the others; `applies` still decides."""
+
     name: ClassVar[str]
 
     def applies(self, item: Any) -> bool: ...

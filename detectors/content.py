@@ -61,7 +61,7 @@ class ContentDetector:
         )
         longest = max((len(n) for c in self.rules for n in c.needles), default=1)
         self.keep = longest - 1  # bytes of the previous chunk needed to see a split match
-        self.directions = {d for c in self.rules for d in c.directions}
+        self.directions = frozenset(d for c in self.rules for d in c.directions)
 
     def applies(self, item) -> bool:
         return type(item) is StreamChunk and item.stream.direction in self.directions

@@ -70,7 +70,11 @@ _REC = struct.Struct("<IIII")
 
 
 class PcapWriter:
-    """Classic libpcap writer (little-endian, µs or ns timestamps), buffered."""
+    """Classic libpcap writer (little-endian, µs or ns timestamps), buffered.
+
+    ts is float seconds: exact to the µs; near 2023 epochs a float carries only ~0.2 µs,
+    so ns files get ns fields but not ns precision.
+    """
 
     def __init__(self, path_or_fileobj, linktype=LINKTYPE_ETHERNET, snaplen=262144,
                  nanosecond=False):

@@ -21,6 +21,9 @@ class DetectionDispatcher:
 
     def __init__(self, detectors: list, on_finding):
         self.detectors = detectors
+        both = frozenset((0, 1))
+        self.by_direction = [[d for d in detectors if direction in getattr(d, "directions", both)]
+                             for direction in (0, 1)]
         self.on_finding = on_finding
         self.errors: Counter = Counter()  # detector name -> exceptions
         self.hits: Counter = Counter()  # (detector, rule) -> findings
@@ -37,14 +40,15 @@ class DetectionDispatcher:
         return streams
 
     def on_data(self, flow, direction: int, data: bytes) -> None:
-        if not self.detectors:
+        detectors = self.by_direction[direction]
+        if not detectors:
             return
         streams = flow.app or self._streams(flow)
         stream = streams[direction]
         chunk = StreamChunk(stream, stream.offset, data, stream.after_gap, flow.last)
         stream.after_gap = False
         stream.offset += len(data)
-        self._run(flow, chunk)
+        self._run(flow, chunk, detectors)
 
     def on_gap(self, flow, direction: int, length: int) -> None:
         if not self.detectors:
@@ -60,13 +64,13 @@ class DetectionDispatcher:
         stream = self._streams(flow)[direction]
         chunk = StreamChunk(stream, stream.offset, payload, False, pkt.ts, datagram=True)
         stream.offset += len(payload)
-        self._run(flow, chunk)
+        self._run(flow, chunk, self.by_direction[direction])
 
     def on_close(self, flow) -> None:
         flow.app = None
 
-    def _run(self, flow, item) -> None:
-        for det in self.detectors:
+    def _run(self, flow, item, detectors: list) -> None:
+        for det in detectors:
             try:
                 if not det.applies(item):
                     continue

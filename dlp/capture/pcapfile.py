@@ -29,6 +29,7 @@ PCAPNG_SHB = 0x0A0D0D0A
 # A record bigger than this cannot be a real frame (TSO super-frames reach 64 KiB, jumbo
 # loopback 256 KiB); it means the file is corrupt past this point.
 MAX_RECORD = 16 * 1024 * 1024
+RELEASE_EVERY = 32 * 1024 * 1024  # bytes read between hints that the pages can go
 
 
 @dataclass
@@ -69,6 +70,7 @@ class CaptureFile:
             self._map.close()
             raise CaptureError(f"{path}: not a pcap or pcapng file (magic {magic.hex()})")
         self.position = 0  # bytes consumed, for progress
+        self._released = 0
 
     def __iter__(self) -> Iterator[tuple[int, int, bytes, int]]:
         return self._records
@@ -81,6 +83,17 @@ class CaptureFile:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _release(self, pos: int) -> int:
+        """Tell the kernel the pages before `pos` are done with; returns the next mark."""
+        done = pos - pos % mmap.PAGESIZE
+        if hasattr(self._map, "madvise") and done > self._released:
+            try:
+                self._map.madvise(mmap.MADV_DONTNEED, self._released, done - self._released)
+            except (OSError, ValueError):
+                pass
+            self._released = done
+        return pos + RELEASE_EVERY
 
     def _cut(self, why: str) -> None:
         self.status.truncated = why
@@ -99,7 +112,7 @@ class CaptureFile:
         size = self.size
         pos = 24
         to_us = ticks // 1_000_000
-        status = self.status
+        release = RELEASE_EVERY
         while pos < size:
             if pos + hdr_len > size:
                 self._cut(f"record header cut short at byte {pos}")
@@ -115,6 +128,8 @@ class CaptureFile:
                 break
             pos = end
             self.position = pos
+            if pos >= release:  # drop pages already read, so RSS does not grow with the file
+                release = self._release(pos)
             yield sec * 1_000_000 + frac // to_us, linktype, buf[start:end], wirelen if wirelen > caplen else caplen
         self.position = size
 
@@ -125,6 +140,7 @@ class CaptureFile:
         pos = 0
         endian = "<"
         interfaces: list[tuple[int, int]] = []  # (linktype, ticks per second)
+        release = RELEASE_EVERY
         while pos < size:
             if pos + 12 > size:
                 self._cut(f"block header cut short at byte {pos}")
@@ -164,6 +180,8 @@ class CaptureFile:
                 ts = (ts_hi << 32) | ts_lo
                 ts_us = ts * 1_000_000 // ticks
                 self.position = pos + blen
+                if pos >= release:
+                    release = self._release(pos)
                 yield ts_us, linktype, buf[data : data + caplen], max(wirelen, caplen)
             elif btype == 3:  # Simple Packet Block: no timestamp, interface 0
                 wirelen = struct.unpack_from(endian + "I", buf, body)[0]

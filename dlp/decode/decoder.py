@@ -89,8 +89,8 @@ class Decoder:
         end = 14 + total
         if 34 + hlen > end:
             return self._ipv4(frame, 14, missing, ts, ())
-        pkt = Packet.tcp(ts, src, dst, sport, dport, seq, ack, flags | ((doff & 0x0F) << 8), win,
-                         frame[34 + hlen : end])
+        pkt = Packet(ts, 0, (), src, dst, TCP, sport, dport, flags | ((doff & 0x0F) << 8), seq, ack,
+                     win, frame[34 + hlen : end])
         if urg and flags & 0x20:
             pkt.urg = urg
         if hlen > 20:

@@ -24,38 +24,29 @@ class Packet:
         "payload", "missing", "icmp_id", "tunnel",
     )
 
-    def __init__(self, ts: int, wirelen: int, vlan: tuple, src: bytes, dst: bytes, proto: int):
+    def __init__(self, ts: int, wirelen: int, vlan: tuple, src: bytes, dst: bytes, proto: int,
+                 sport: int = 0, dport: int = 0, flags: int = 0, seq: int = 0, ack: int = 0,
+                 win: int = 0, payload: bytes = b""):
         self.ts = ts  # microseconds since the epoch
         self.wirelen = wirelen
         self.vlan = vlan
         self.src = src
         self.dst = dst
         self.proto = proto
-        self.sport = 0
-        self.dport = 0
-        self.flags = 0
-        self.seq = 0
-        self.ack = 0
-        self.win = 0
+        self.sport = sport
+        self.dport = dport
+        self.flags = flags
+        self.seq = seq
+        self.ack = ack
+        self.win = win
         self.tsval = None
         self.tsecr = None
         self.wscale = None
         self.urg = 0
-        self.payload = b""
+        self.payload = payload
         self.missing = 0
         self.icmp_id = 0
         self.tunnel = None
-
-    @classmethod
-    def tcp(cls, ts, src, dst, sport, dport, seq, ack, flags, win, payload) -> "Packet":
-        """The decoder's hot path: build a TCP packet setting each slot once."""
-        p = cls.__new__(cls)
-        p.ts, p.wirelen, p.vlan, p.src, p.dst, p.proto = ts, 0, (), src, dst, TCP
-        p.sport, p.dport, p.flags, p.seq, p.ack, p.win = sport, dport, flags, seq, ack, win
-        p.tsval = p.tsecr = p.wscale = p.tunnel = None
-        p.urg = p.missing = p.icmp_id = 0
-        p.payload = payload
-        return p
 
     def __repr__(self) -> str:  # for test failures and debugging only
         return (

@@ -167,7 +167,9 @@ class Reassembler:
         rel = (ack - base - delivered) & M32
         if rel == 0 and self.anchored:  # fast path: everything delivered is acknowledged
             if self.history:
-                self._trim_history(delivered)
+                self.mem.add(-self.history_bytes)
+                self.history.clear()
+                self.history_bytes = 0
             return
         ack_off = delivered + (rel - (1 << 32) if rel >= HALF else rel)
         if self.history and ack_off > self.history[0][0]:
