@@ -22,7 +22,7 @@ class Flow:
     __slots__ = (
         "key", "flow_id", "proto", "vlan", "cli", "srv", "cport", "sport", "start", "last",
         "pkts", "bytes", "state", "reason", "tcp", "tclass", "anomalies", "app", "tcp_flags",
-        "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended", "lru",
+        "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended", "lru", "community_id",
     )
 
     def __init__(self, key: tuple, pkt, client_is_src: bool):
@@ -51,6 +51,7 @@ class Flow:
         self.icmp_code = pkt.dport if pkt.proto in (1, 58) else None
         self.ended = False
         self.lru = None  # the engine's LRU ordering this flow sits in (by timeout class)
+        self.community_id: str | None = None  # filled in by the EVE writer when first needed
 
     def anomaly(self, name: str) -> None:
         if self.anomalies is None:

@@ -24,10 +24,16 @@ SURICATA_REASON = {"fin": "timeout", "rst": "timeout", "timeout": "timeout", "ev
                    "reused": "forced", "end_of_capture": "shutdown"}
 
 
+_last_second = [-1, ""]  # formatting the date part is the slow bit; seconds repeat a lot
+
+
 def timestamp(ts_us: int) -> str:
     """Suricata's format: 2026-11-27T05:44:01.123456+0000 (we always write UTC)."""
     sec, usec = divmod(ts_us, 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{usec:06d}+0000"
+    if sec != _last_second[0]:
+        _last_second[0] = sec
+        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    return f"{_last_second[1]}.{usec:06d}+0000"
 
 
 def flow_fields(flow, direction: int = 0) -> dict:
@@ -49,10 +55,12 @@ def flow_fields(flow, direction: int = 0) -> dict:
     if flow.proto in (1, 58):
         out["icmp_type"] = flow.icmp_type
         out["icmp_code"] = flow.icmp_code
-        cid = community_id(flow.cli, flow.srv, flow.proto, flow.icmp_type, flow.icmp_code)
-    else:
-        cid = community_id(flow.cli, flow.srv, flow.proto, flow.cport, flow.sport)
-    out["community_id"] = cid
+    if flow.community_id is None:  # once per flow: alerts and the flow record share it
+        if flow.proto in (1, 58):
+            flow.community_id = community_id(flow.cli, flow.srv, flow.proto, flow.icmp_type, flow.icmp_code)
+        else:
+            flow.community_id = community_id(flow.cli, flow.srv, flow.proto, flow.cport, flow.sport)
+    out["community_id"] = flow.community_id
     return out
 
 

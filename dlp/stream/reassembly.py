@@ -18,7 +18,6 @@ a segment short. The consumer is told how many bytes are missing, then gets what
 from __future__ import annotations
 
 from bisect import bisect_right, insort
-from collections import deque
 
 M32 = 0xFFFFFFFF
 HALF = 1 << 31
@@ -69,7 +68,7 @@ class Reassembler:
         self.start = 0  # offset of the first byte of this stream
         self.pending: list[tuple[int, bytes, int]] = []  # (offset, data, missing tail)
         self.pending_bytes = 0
-        self.history: deque[tuple[int, bytes]] = deque()  # delivered, not yet acknowledged
+        self.history: list[tuple[int, bytes]] = []  # delivered, not yet acknowledged
         self.history_bytes = 0
         self.fin_off: int | None = None
         self.gaps = 0
@@ -110,17 +109,8 @@ class Reassembler:
         if self.anchored and not self.pending and not missing:
             # fast path: the next in-order segment, nothing waiting
             delivered = self.delivered
-            rel = (seq - self.base - delivered) & M32
-            if rel == 0:
-                self.delivered = delivered + len(data)
-                self.ack_holes = 0
-                self.sink.stream_data(data)
-                if self.history_limit:
-                    self.history.append((delivered, data))
-                    self.history_bytes += len(data)
-                    self.mem.add(len(data))
-                    if self.history_bytes > self.history_limit:
-                        self._trim_history(self.delivered - self.history_limit)
+            if (seq - self.base - delivered) & M32 == 0:
+                self._deliver(delivered, data, 0)
                 return
         off = self.offset(seq)
         if not self.anchored:
@@ -303,11 +293,19 @@ class Reassembler:
             self.sink.stream_event("overlap_different_data")
 
     def _trim_history(self, upto: int | None) -> None:
+        """Forget delivered segments that end at or before `upto` (all when None)."""
         history = self.history
-        while history and (upto is None or history[0][0] + len(history[0][1]) <= upto):
-            _off, data = history.popleft()
-            self.history_bytes -= len(data)
-            self.mem.add(-len(data))
+        n = 0
+        freed = 0
+        for off, data in history:
+            if upto is not None and off + len(data) > upto:
+                break
+            n += 1
+            freed += len(data)
+        if n:
+            del history[:n]
+            self.history_bytes -= freed
+            self.mem.add(-freed)
 
 
 def _signed(x: int) -> int:
