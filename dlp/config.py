@@ -19,6 +19,11 @@ class Timeouts:
     icmp_new: int = 30
     icmp_established: int = 300
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if getattr(self, f.name) <= 0:
+                raise ConfigError(f"{f.name} must be positive")
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -37,6 +42,3 @@ class EngineConfig:
                 raise ConfigError(f"engine.{name} must be positive")
         if self.overlap_history < 0:
             raise ConfigError("engine.overlap_history must not be negative")
-        for f in fields(self.timeouts):
-            if getattr(self.timeouts, f.name) <= 0:
-                raise ConfigError(f"engine.timeouts.{f.name} must be positive")
