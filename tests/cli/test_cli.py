@@ -93,3 +93,29 @@ def test_bad_rules_file_reports_file_and_line(tmp_path):
 def test_default_rules_check_ok():
     r = dlp("rules", "check", os.path.join(ROOT, "rules", "default.yaml"))
     assert r.returncode == 0 and "OK" in r.stdout
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "dlp", "replay", DEMO, "--eve", str(tmp_path / "e.json")],
+                            stdout=subprocess.DEVNULL, stderr=slave, cwd=ROOT)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(master)
+    assert b"100.0%" in out and b"[####" in out and b"MB/s" in out
+
+
+def test_no_progress_bar_when_not_a_terminal(tmp_path):
+    r = dlp("replay", DEMO, "--eve", str(tmp_path / "e.json"))
+    assert "%" not in r.stderr
