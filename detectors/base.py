@@ -94,3 +94,46 @@ class Detector(Protocol):
     def applies(self, item: Any) -> bool: ...
 
     def inspect(self, item: Any) -> Iterable[Finding]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BodyPart:
+    """One decoded piece of a message body: the whole body, a form field, a file in a
+    multipart upload, a member of a zip, a JSON string value...
+
+    `path` is the decoding chain that produced it, outermost first, e.g.
+    ("gzip", "multipart:file", "zip:src/main.py"). `text` is the part as text when it is text
+    (decoded from its charset, UTF-16 detected), else "". `truncated` says a limit cut it.
+    """
+
+    data: bytes
+    text: str
+    path: tuple[str, ...] = ()
+    name: str | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HttpTransaction:
+    """One HTTP request and its response, with the body of one direction decoded.
+
+    An upload is direction 0 (the request body); a download direction 1 (the response body).
+    Headers are (name, value) pairs as text (latin-1), names lower-cased, order kept.
+    """
+
+    flow: FlowInfo
+    direction: int
+    method: str
+    uri: str
+    host: str
+    status: int | None
+    request_headers: tuple[tuple[str, str], ...]
+    response_headers: tuple[tuple[str, str], ...]
+    content_type: str | None
+    parts: tuple[BodyPart, ...]
+    ts: int
+    body_length: int = 0  # bytes of the body as it travelled (after de-chunking)
+    truncated: bool = False  # the body has gaps or hit a limit
+    anomalies: tuple[str, ...] = ()
