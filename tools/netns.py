@@ -22,7 +22,8 @@ SERVER_IP, CLIENT_IP = "10.213.7.1", "10.213.7.2"
 
 
 def _run(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+    """Run to completion; output is kept as bytes (clients may print binary)."""
+    return subprocess.run(cmd, check=check, capture_output=True, timeout=timeout)
 
 
 class TestNet:
@@ -76,7 +77,7 @@ class TestNet:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             out = _run("ip", "netns", "exec", self.server_ns, "ss", "-ltn", check=False).stdout
-            if f":{port} " in out:
+            if f":{port} ".encode() in out:
                 return proc
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}")
