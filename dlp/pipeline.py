@@ -61,10 +61,10 @@ class Pipeline:
         self.engine = FlowEngine(ruleset.engine, FanOut(consumers))
         self._next_stats = None
 
-    def _alert(self, flow, finding, ts: int) -> None:
+    def _alert(self, flow, finding, item) -> None:
         flow.alerted = True
         self.summary.alerts[finding.detector] += 1
-        self.eve.write(eve.alert_event(flow, finding, ts), flush=True)
+        self.eve.write(eve.alert_event(flow, finding, item.ts, item), flush=True)
 
     def replay_file(self, path: str, progress=None) -> None:
         """Feed one capture file through. Raises CaptureError if it cannot be read at all."""

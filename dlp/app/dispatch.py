@@ -17,7 +17,8 @@ log = structlog.get_logger("dlp.detect")
 
 
 class DetectionDispatcher:
-    """A StreamConsumer that runs detectors and passes findings to `on_finding(flow, f, ts)`."""
+    """A StreamConsumer that runs detectors and passes findings to
+    `on_finding(flow, finding, item)` (item: what was inspected, with its `ts`)."""
 
     def __init__(self, detectors: list, on_finding):
         self.detectors = detectors
@@ -81,4 +82,4 @@ class DetectionDispatcher:
                 continue
             for finding in findings:
                 self.hits[(finding.detector, finding.rule or finding.signature)] += 1
-                self.on_finding(flow, finding, item.ts)
+                self.on_finding(flow, finding, item)

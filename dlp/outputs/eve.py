@@ -64,7 +64,9 @@ def flow_fields(flow, direction: int = 0) -> dict:
     return out
 
 
-def alert_event(flow, finding, ts_us: int) -> dict:
+def alert_event(flow, finding, ts_us: int, item=None) -> dict:
+    """An alert for `finding`; `item` is what the detector inspected (an HTTP transaction
+    adds Suricata's `http` object)."""
     event = {"timestamp": timestamp(ts_us), **flow_fields(flow, finding.direction),
              "event_type": "alert"}
     event["direction"] = "to_server" if finding.direction == 0 else "to_client"
@@ -73,10 +75,30 @@ def alert_event(flow, finding, ts_us: int) -> dict:
         "signature": finding.signature, "category": finding.category,
         "severity": finding.severity, "detector": finding.detector,
     }
+    if item is not None and hasattr(item, "method"):
+        event["http"] = http_object(item)
     event["flow"] = _flow_counts(flow)
     if finding.extra:
         event["dlp"] = finding.extra
     return event
+
+
+def http_object(tx) -> dict:
+    """Suricata's alert `http` fields, plus `direction` and the uploaded/downloaded file name."""
+    headers = dict(tx.request_headers)
+    out = {"hostname": tx.host, "url": tx.uri, "http_method": tx.method}
+    if "user-agent" in headers:
+        out["http_user_agent"] = headers["user-agent"]
+    if tx.content_type:
+        out["http_content_type"] = tx.content_type
+    if tx.status is not None:
+        out["status"] = tx.status
+    out["length"] = tx.body_length
+    out["direction"] = "upload" if tx.direction == 0 else "download"
+    filenames = [p.filename for p in tx.parts if p.filename]
+    if filenames:
+        out["filename"] = filenames[0]
+    return out
 
 
 def flow_event(flow) -> dict:

@@ -71,7 +71,7 @@ class Broken:
 
 def test_a_broken_detector_costs_no_other_detector_its_alert():
     found = []
-    dispatcher = DetectionDispatcher([Broken(), content("EVIL")], lambda flow, f, ts: found.append(f))
+    dispatcher = DetectionDispatcher([Broken(), content("EVIL")], lambda flow, f, item: found.append(f))
     engine = FlowEngine(EngineConfig(), dispatcher)
     c, s = "10.0.0.1", "10.0.0.2"
     for p in [seg(c, 5, s, 80, SYN, seq=0), seg(s, 80, c, 5, SYN | ACK, seq=0, ack=1),
