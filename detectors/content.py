@@ -49,6 +49,7 @@ class _Compiled:
 
 class ContentDetector:
     name = "content"
+    inputs = frozenset({"stream"})
 
     @dataclass(frozen=True)
     class Params:

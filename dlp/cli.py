@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     chk = rsub.add_parser("check", help="validate a rules file (errors as FILE:LINE)")
     chk.add_argument("file")
     chk.set_defaults(func=_cmd_rules_check)
+    tst = rsub.add_parser("test", help="show what would fire on a body, and why")
+    tst.add_argument("rules")
+    tst.add_argument("sample", help="a file holding an upload (or download) body")
+    tst.add_argument("--direction", choices=["upload", "download"], default="upload")
+    tst.add_argument("--content-type", help="default: guessed from the file name")
+    tst.add_argument("--content-encoding", default="", help="e.g. gzip, br")
+    tst.add_argument("--host", default="example.com", help="the server the body goes to")
+    tst.set_defaults(func=_cmd_rules_test)
     return p
 
 
@@ -104,6 +112,36 @@ def _cmd_rules_check(args) -> int:
     ruleset = _load_rules(args.file)
     names = ", ".join(s.name for s in ruleset.detectors) or "none"
     print(f"{args.file}: OK ({len(ruleset.detectors)} detectors enabled: {names})")
+    return 0
+
+
+def _cmd_rules_test(args) -> int:
+    import json
+
+    from dlp.app.sample import inspect_sample
+
+    ruleset = _load_rules(args.rules)
+    try:
+        data = open(args.sample, "rb").read()
+    except OSError as exc:
+        raise ConfigError(f"{args.sample}: cannot read sample: {exc.strerror}") from None
+    report = inspect_sample(ruleset, data, 0 if args.direction == "upload" else 1, args.content_type,
+                            args.content_encoding, args.host, os.path.basename(args.sample))
+    print(f"sample {args.sample}: {len(data)} bytes as an {args.direction} to {args.host}")
+    print(f"decoded into {len(report.parts)} part(s):")
+    for part in report.parts[:50]:
+        where = "/".join(part.path) or "body"
+        print(f"  {where:40} {len(part.data):>9} bytes  {len(part.text):>9} chars of text"
+              f"{'  (truncated)' if part.truncated else ''}")
+    for event in report.events:
+        print(f"  decode event: {event.name} {'/'.join(event.path)} {event.detail}")
+    for name, error in report.errors:
+        print(f"  detector {name} failed: {error}")
+    print(f"{len(report.findings)} alert(s):")
+    for f in report.findings:
+        print(f"  [{f.detector}] sid {f.signature_id} severity {f.severity}: {f.signature}")
+        if f.extra:
+            print("    why: " + json.dumps(f.extra, ensure_ascii=False)[:2000])
     return 0
 
 

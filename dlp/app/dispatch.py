@@ -1,7 +1,10 @@
 """From stream events to detectors: builds the items detectors inspect and collects findings.
 
+Two kinds of items: stream chunks (in-order bytes of one direction, or one datagram) for
+detectors that take "stream" input, and HTTP transactions (dlp/app/http_session.py) for those
+that take "http". A detector says which through an optional `inputs` attribute (default: both).
 Each detector call is guarded: one broken detector is logged and counted, and costs no other
-detector its alert. (App-layer parsers producing transactions plug in here as well.)
+detector its alert.
 """
 
 from __future__ import annotations
@@ -10,65 +13,98 @@ from collections import Counter
 
 import structlog
 
-from detectors.base import FlowInfo, StreamChunk, StreamState
-from dlp.decode.packet import PROTO_NAMES, ip_text
+from detectors.base import FlowInfo, HttpTransaction, StreamChunk, StreamState
+from dlp.app.http_session import HttpConnection, HttpSettings
+from dlp.decode.packet import PROTO_NAMES, TCP, ip_text
 
 log = structlog.get_logger("dlp.detect")
+BOTH = frozenset((0, 1))
+ALL_INPUTS = frozenset(("stream", "http"))
+
+
+class _FlowApp:
+    """A flow's app-layer state: per-direction stream state, and HTTP when it applies."""
+
+    __slots__ = ("streams", "http")
+
+    def __init__(self, streams, http):
+        self.streams = streams
+        self.http = http
 
 
 class DetectionDispatcher:
     """A StreamConsumer that runs detectors and passes findings to
     `on_finding(flow, finding, item)` (item: what was inspected, with its `ts`)."""
 
-    def __init__(self, detectors: list, on_finding):
+    def __init__(self, detectors: list, on_finding, http: HttpSettings | None = None):
         self.detectors = detectors
-        both = frozenset((0, 1))
-        self.by_direction = [[d for d in detectors if direction in getattr(d, "directions", both)]
-                             for direction in (0, 1)]
         self.on_finding = on_finding
+        self.http_settings = http or HttpSettings()
         self.errors: Counter = Counter()  # detector name -> exceptions
         self.hits: Counter = Counter()  # (detector, rule) -> findings
+        self.events: Counter = Counter()  # app-layer anomalies and limits
+        stream = [d for d in detectors if "stream" in getattr(d, "inputs", ALL_INPUTS)]
+        self.http_detectors = [d for d in detectors if "http" in getattr(d, "inputs", ALL_INPUTS)]
+        self.by_direction = [[d for d in stream if direction in getattr(d, "directions", BOTH)]
+                             for direction in (0, 1)]
 
-    def on_open(self, flow) -> None:
-        flow.app = None  # streams are created lazily, on first data
-
-    def _streams(self, flow) -> list[StreamState]:
-        streams = flow.app
-        if streams is None:
+    def _app(self, flow) -> _FlowApp:
+        app = flow.app
+        if app is None:
             info = FlowInfo(flow.flow_id, PROTO_NAMES.get(flow.proto, str(flow.proto)),
                             ip_text(flow.cli), flow.cport, ip_text(flow.srv), flow.sport, flow.vlan)
-            streams = flow.app = [StreamState(info, 0), StreamState(info, 1)]
-        return streams
+            http = None
+            if flow.proto == TCP and self.http_detectors:
+                http = HttpConnection(info, self.http_settings, lambda tx, f=flow: self._inspect_tx(f, tx),
+                                      self.events, midstream=flow.midstream)
+            app = flow.app = _FlowApp([StreamState(info, 0), StreamState(info, 1)], http)
+        return app
+
+    def on_open(self, flow) -> None:
+        flow.app = None  # created lazily, on first data
 
     def on_data(self, flow, direction: int, data: bytes) -> None:
         detectors = self.by_direction[direction]
-        if not detectors:
+        if not detectors and not self.http_detectors:
             return
-        streams = flow.app or self._streams(flow)
-        stream = streams[direction]
-        chunk = StreamChunk(stream, stream.offset, data, stream.after_gap, flow.last)
-        stream.after_gap = False
-        stream.offset += len(data)
-        self._run(flow, chunk, detectors)
+        app = flow.app or self._app(flow)
+        if app.http is not None:
+            app.http.data(direction, data, flow.last)
+        if detectors:
+            stream = app.streams[direction]
+            chunk = StreamChunk(stream, stream.offset, data, stream.after_gap, flow.last)
+            stream.after_gap = False
+            stream.offset += len(data)
+            self._run(flow, chunk, detectors)
 
     def on_gap(self, flow, direction: int, length: int) -> None:
         if not self.detectors:
             return
-        stream = self._streams(flow)[direction]
+        app = self._app(flow)
+        if app.http is not None:
+            app.http.gap(direction, length, flow.last)
+        stream = app.streams[direction]
         stream.offset += length
         stream.gaps += 1
         stream.after_gap = True
 
     def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
-        if not self.detectors:
+        detectors = self.by_direction[direction]
+        if not detectors:
             return
-        stream = self._streams(flow)[direction]
+        stream = self._app(flow).streams[direction]
         chunk = StreamChunk(stream, stream.offset, payload, False, pkt.ts, datagram=True)
         stream.offset += len(payload)
-        self._run(flow, chunk, self.by_direction[direction])
+        self._run(flow, chunk, detectors)
 
     def on_close(self, flow) -> None:
+        app = flow.app
+        if app is not None and app.http is not None:
+            app.http.end(flow.last)
         flow.app = None
+
+    def _inspect_tx(self, flow, tx: HttpTransaction) -> None:
+        self._run(flow, tx, self.http_detectors)
 
     def _run(self, flow, item, detectors: list) -> None:
         for det in detectors:
