@@ -63,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     tst.add_argument("--content-encoding", default="", help="e.g. gzip, br")
     tst.add_argument("--host", default="example.com", help="the server the body goes to")
     tst.set_defaults(func=_cmd_rules_test)
+
+    fp = sub.add_parser("fingerprint", help="index the company's repositories for leak matching")
+    fsub = fp.add_subparsers(dest="fingerprint_command", required=True)
+    fb = fsub.add_parser("build", help="build a winnowed fingerprint index")
+    fb.add_argument("out", help="index file to write (rules: source_code.fingerprint_index)")
+    fb.add_argument("repos", nargs="+", metavar="NAME=DIR")
+    fb.set_defaults(func=_cmd_fingerprint)
+    fm = fsub.add_parser("match", help="which repository file a snippet comes from")
+    fm.add_argument("index")
+    fm.add_argument("file")
+    fm.set_defaults(func=_cmd_fingerprint)
     return p
 
 
@@ -113,6 +124,17 @@ def _cmd_rules_check(args) -> int:
     names = ", ".join(s.name for s in ruleset.detectors) or "none"
     print(f"{args.file}: OK ({len(ruleset.detectors)} detectors enabled: {names})")
     return 0
+
+
+def _cmd_fingerprint(args) -> int:
+    from detectors.code import fingerprint
+
+    if args.fingerprint_command == "build":
+        return fingerprint.main(["build", args.out, *args.repos])
+    try:
+        return fingerprint.main(["match", args.index, args.file])
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{args.index}: cannot use fingerprint index: {exc}") from None
 
 
 def _cmd_rules_test(args) -> int:

@@ -18,7 +18,8 @@ def err(text: str) -> str:
 
 def test_default_policy_loads():
     rs = rules.load("rules/default.yaml")
-    assert [d.name for d in rs.detectors] == ["content"] and rs.engine.midstream
+    assert [d.name for d in rs.detectors] == ["content", "source_code", "pan", "secret", "custom"]
+    assert rs.engine.midstream
 
 
 def test_engine_overrides_and_nested_timeouts():

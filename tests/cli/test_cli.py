@@ -27,7 +27,8 @@ def test_replay_demo_writes_alert_flows_and_stats(tmp_path):
     kinds = {e["event_type"] for e in events}
     assert kinds == {"alert", "flow", "stats"}
     (alert,) = [e for e in events if e["event_type"] == "alert"]
-    assert alert["alert"]["detector"] == "content" and alert["direction"] == "to_server"
+    assert alert["alert"]["detector"] == "secret" and alert["direction"] == "to_server"
+    assert alert["http"]["direction"] == "upload" and alert["http"]["url"] == "/upload"
     assert alert["dest_port"] != alert["src_port"]
 
 
