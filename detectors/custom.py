@@ -152,6 +152,7 @@ class _Compiled:
 
 class CustomDetector:
     name = "custom"
+    inputs = frozenset({"http"})  # HTTP transactions only, never raw stream chunks
     Params = CustomParams
 
     def __init__(self, params: CustomParams | None = None):

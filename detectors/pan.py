@@ -576,6 +576,7 @@ class PanParams:
 
 class PanDetector:
     name = "pan"
+    inputs = frozenset({"http"})  # HTTP transactions only, never raw stream chunks
     Params = PanParams
 
     def __init__(self, params: PanParams | None = None):

@@ -186,6 +186,7 @@ def config_like(text: str, filename: str, ctype: str) -> bool:
 
 class SecretsDetector:
     name = "secret"
+    inputs = frozenset({"http"})  # HTTP transactions only, never raw stream chunks
     Params = SecretsParams
 
     def __init__(self, params: SecretsParams | None = None):

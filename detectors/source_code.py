@@ -108,6 +108,7 @@ class _Hit:
 
 class SourceCodeDetector:
     name = "source_code"
+    inputs = frozenset({"http"})  # HTTP transactions only, never raw stream chunks
     Params = SourceCodeParams
 
     def __init__(self, params: SourceCodeParams | None = None):

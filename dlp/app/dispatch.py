@@ -45,6 +45,9 @@ class DetectionDispatcher:
         self.events: Counter = Counter()  # app-layer anomalies and limits
         stream = [d for d in detectors if "stream" in getattr(d, "inputs", ALL_INPUTS)]
         self.http_detectors = [d for d in detectors if "http" in getattr(d, "inputs", ALL_INPUTS)]
+        # bodies of a direction no detector looks at are neither kept nor decoded
+        self.http_directions = frozenset(
+            direction for d in self.http_detectors for direction in getattr(d, "directions", BOTH))
         self.by_direction = [[d for d in stream if direction in getattr(d, "directions", BOTH)]
                              for direction in (0, 1)]
 
@@ -55,9 +58,13 @@ class DetectionDispatcher:
                             ip_text(flow.cli), flow.cport, ip_text(flow.srv), flow.sport, flow.vlan)
             http = None
             if flow.proto == TCP and self.http_detectors:
-                http = HttpConnection(info, self.http_settings, lambda tx, f=flow: self._inspect_tx(f, tx),
-                                      self.events, midstream=flow.midstream)
-            app = flow.app = _FlowApp([StreamState(info, 0), StreamState(info, 1)], http)
+                http = HttpConnection(info, self.http_settings, self._inspect_tx, self.events,
+                                      midstream=flow.midstream, directions=self.http_directions,
+                                      owner=flow)
+            streams = None  # per-direction stream state only when stream detectors run
+            if self.by_direction[0] or self.by_direction[1]:
+                streams = [StreamState(info, 0), StreamState(info, 1)]
+            app = flow.app = _FlowApp(streams, http)
         return app
 
     def on_open(self, flow) -> None:
@@ -83,10 +90,11 @@ class DetectionDispatcher:
         app = self._app(flow)
         if app.http is not None:
             app.http.gap(direction, length, flow.last)
-        stream = app.streams[direction]
-        stream.offset += length
-        stream.gaps += 1
-        stream.after_gap = True
+        if app.streams is not None:
+            stream = app.streams[direction]
+            stream.offset += length
+            stream.gaps += 1
+            stream.after_gap = True
 
     def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
         detectors = self.by_direction[direction]

@@ -10,7 +10,6 @@ direction 1) with their request's method, URL and host.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from detectors.base import FlowInfo, HttpTransaction
@@ -41,19 +40,23 @@ class _Request:
 
 
 class HttpConnection:
-    """Per-connection HTTP state. `emit(tx)` receives each finished transaction."""
+    """Per-connection HTTP state. `emit(owner, tx)` receives each finished transaction
+    (`owner` is whatever the caller passed: the flow, for the dispatcher)."""
 
     __slots__ = ("parser", "settings", "info", "emit", "events", "pending", "current", "response",
-                 "response_body", "response_len", "response_truncated", "response_anomalies", "done")
+                 "response_body", "response_len", "response_truncated", "response_anomalies", "done",
+                 "keep", "owner")
 
-    def __init__(self, info: FlowInfo, settings: HttpSettings, emit, events, midstream: bool = False):
+    def __init__(self, info: FlowInfo, settings: HttpSettings, emit, events, midstream: bool = False,
+                 directions: frozenset = frozenset((0, 1)), owner=None):
         # picked up mid-connection: the parser looks for the next message start
         self.parser = HttpConnectionParser(settings.parser, midstream=midstream)
         self.settings = settings
         self.info = info
         self.emit = emit
+        self.owner = owner
         self.events = events  # Counter shared with the pipeline's stats
-        self.pending: OrderedDict[int, _Request] = OrderedDict()  # tx number -> awaiting response
+        self.pending: dict[int, _Request] = {}  # tx number -> awaiting response (oldest first)
         self.current: _Request | None = None  # request whose body is being received
         self.response: tuple[ResponseHead, _Request | None] | None = None
         self.response_body = bytearray()
@@ -61,6 +64,7 @@ class HttpConnection:
         self.response_truncated = False
         self.response_anomalies: list[str] = []
         self.done = False
+        self.keep = (0 in directions, 1 in directions)  # bodies worth keeping, per direction
 
     # -- input from the stream ----------------------------------------------------------
     def data(self, direction: int, data: bytes, ts: int) -> None:
@@ -85,7 +89,7 @@ class HttpConnection:
                 self.current = _Request(ev)
                 self.pending[ev.tx] = self.current
                 if len(self.pending) > MAX_PENDING_REQUESTS:
-                    self.pending.popitem(last=False)
+                    del self.pending[next(iter(self.pending))]
                     self.events["http.too_many_pending_requests"] += 1
             elif kind is ResponseHead:
                 if not ev.interim:  # the parser numbers requests; a response names its own
@@ -109,6 +113,8 @@ class HttpConnection:
             self.response_anomalies.append(ev.name)
 
     def _body(self, ev: BodyData) -> None:
+        if not self.keep[ev.direction]:
+            return
         cap = self.settings.max_body_bytes
         if ev.direction == 0:
             req = self.current
@@ -138,13 +144,13 @@ class HttpConnection:
             if req is None:
                 return
             if req.length:
-                self.emit(self._transaction(0, req, None, bytes(req.body), req.length,
+                self.emit(self.owner, self._transaction(0, req, None, bytes(req.body), req.length,
                                             req.truncated or ev.truncated, req.anomalies, ts))
             req.body = bytearray()  # the response may come much later: keep only the head
         elif self.response is not None:
             head, req = self.response
             if self.response_len:
-                self.emit(self._transaction(1, req, head, bytes(self.response_body), self.response_len,
+                self.emit(self.owner, self._transaction(1, req, head, bytes(self.response_body), self.response_len,
                                             self.response_truncated or ev.truncated,
                                             self.response_anomalies, ts))
             self.response = None

@@ -15,6 +15,8 @@ is used, no RequestHead is emitted); a response lost in a gap skips the oldest r
 
 from __future__ import annotations
 
+from collections import deque
+
 from dlp.app.http.events import Anomaly, BodyEnd, RequestHead, ResponseHead
 from dlp.app.http.head import HeadReader
 from dlp.app.http.headers import NONE, framing, has_header
@@ -52,7 +54,7 @@ class Pairing:
 
     def _enqueue(self, req: Request, out: list) -> None:
         if len(self._queue) >= self.limits.max_pipeline:
-            self._queue.popleft().outcome = "unknown"
+            self._queue.pop(0).outcome = "unknown"
             if not self._overflowed:
                 self._overflowed = True
                 out.append(Anomaly(0, "http.pipeline_overflow"))
@@ -64,7 +66,7 @@ class Pairing:
         ps.pending = None
         queue = self._queue
         while self._lost_responses and queue:
-            queue.popleft().outcome = "unknown"
+            queue.pop(0).outcome = "unknown"
             self._lost_responses -= 1
         self._lost_responses = 0
         req = queue[0] if queue else None
@@ -82,7 +84,7 @@ class Pairing:
             return
         method = ""
         if req:
-            self._queue.popleft()
+            self._queue.pop(0)
             method = req.method
         if status == 101 or (method == "CONNECT" and status in CONNECT_OK):
             out.append(BodyEnd(1))
@@ -126,6 +128,8 @@ class Pairing:
             self._resync(ps, ps.after_wait == RESYNC)
 
     def _hold(self, ps: Direction, data: bytes, front: bool = False) -> None:
+        if not ps.held:
+            ps.held = deque()
         if front:
             ps.held.appendleft(data)
         else:

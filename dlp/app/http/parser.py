@@ -38,7 +38,7 @@ class HttpConnectionParser(Pairing):
     def __init__(self, limits: HttpLimits = HttpLimits(), midstream: bool = False):
         self.limits = limits
         self._dirs = (Direction(0, limits, midstream), Direction(1, limits, midstream))
-        self._queue: deque[Request] = deque()
+        self._queue: list[Request] = []  # short (pipelining): a list costs less than a deque
         self._next_tx = 0
         self._dead = False
         self._overflowed = False
@@ -87,6 +87,8 @@ class HttpConnectionParser(Pairing):
                 if type(item) is bytes:
                     self._hold(ps, item)
                 else:
+                    if not ps.held:
+                        ps.held = deque()
                     ps.held.append(item)
             else:
                 self._apply(ps, item, self._sink(ps, out))
@@ -145,7 +147,7 @@ class HttpConnectionParser(Pairing):
 
     def _finish(self, ps: Direction) -> None:
         ps.state = DONE
-        ps.held.clear()
+        ps.held = ()
         ps.held_bytes = 0
         ps.head = ps.resync = ps.body = ps.pending = None
         self._check_dead()
