@@ -10,8 +10,10 @@ from dlp.bodies.compress import expand
 from dlp.bodies.context import Ctx, Node
 from dlp.bodies.text import looks_binary
 
+# lzma (.lzma "alone" and .xz, which one decompressor reads) is no registered HTTP coding,
+# but servers send it and browsers of old accepted it: HTTP Evader's ce:lzma variant
 CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate", "br": "br", "zstd": "zstd",
-           "identity": None}
+           "lzma": "xz", "xz": "xz", "x-xz": "xz", "identity": None}
 
 
 def split_codings(values: list[str]) -> list[str]:
