@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from dlp import __version__
@@ -102,6 +103,8 @@ def _cmd_replay(args) -> int:
     report = sys.stderr if eve_path == "-" else sys.stdout
     progress = None if args.quiet or not sys.stderr.isatty() else Progress(sys.stderr)
     pipeline = Pipeline(ruleset, writer, args.write_streams)
+    rules_path = args.rules or DEFAULT_RULES
+    signal.signal(signal.SIGHUP, lambda *_: pipeline.request_reload(rules_path))  # re-read rules
     started = time.perf_counter()
     try:
         for path in args.files:

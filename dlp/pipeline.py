@@ -15,6 +15,8 @@ from dlp.decode.decoder import Decoder
 from dlp.flow.engine import FlowEngine
 from dlp.outputs import eve
 from dlp.outputs.streams import StreamWriter
+from dlp import rules
+from dlp.errors import ConfigError
 from dlp.rules import RuleSet
 from dlp.stream.consumer import FanOut, NullConsumer
 
@@ -60,6 +62,30 @@ class Pipeline:
             consumers.insert(0, self.streams)
         self.engine = FlowEngine(ruleset.engine, FanOut(consumers))
         self._next_stats = None
+        self.reload_requested: str | None = None  # a rules path, set by SIGHUP
+        self.reloads = 0
+
+    def request_reload(self, path: str) -> None:
+        """Safe from a signal handler: the reload happens between packets."""
+        self.reload_requested = path
+
+    def _reload(self) -> None:
+        """Swap in the rules file's detectors; flows and their state are kept. A bad file is
+        rejected loudly and the running rules stay."""
+        path, self.reload_requested = self.reload_requested, None
+        try:
+            new = rules.load(path)
+            detectors = new.build_detectors()
+        except ConfigError as exc:
+            log.error("rules_reload_rejected", file=path, error=str(exc), kept=self.ruleset.path)
+            return
+        if new.engine != self.ruleset.engine:
+            log.warning("rules_reload_engine_ignored", file=path,
+                        detail="engine settings apply at start; restart to change them")
+        self.dispatcher.set_detectors(detectors)
+        self.ruleset = RuleSet(new.path, new.detectors, self.ruleset.engine)
+        self.reloads += 1
+        log.warning("rules_reloaded", file=path, detectors=[d.name for d in new.detectors])
 
     def _alert(self, flow, finding, item) -> None:
         flow.alerted = True
@@ -91,8 +117,11 @@ class Pipeline:
                     summary.bytes += nbytes
                     packets = nbytes = 0
                     self.write_stats(ts)
-                if progress is not None and not packets & 0x3FFF:
-                    progress.update(cap.position, cap.size)
+                if not packets & 0x3FFF:  # every 16384 packets: housekeeping
+                    if progress is not None:
+                        progress.update(cap.position, cap.size)
+                    if self.reload_requested is not None:
+                        self._reload()
             self._next_stats = next_stats
             summary.packets += packets
             summary.bytes += nbytes

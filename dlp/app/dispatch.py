@@ -37,12 +37,17 @@ class DetectionDispatcher:
     `on_finding(flow, finding, item)` (item: what was inspected, with its `ts`)."""
 
     def __init__(self, detectors: list, on_finding, http: HttpSettings | None = None):
-        self.detectors = detectors
         self.on_finding = on_finding
         self.http_settings = http or HttpSettings()
         self.errors: Counter = Counter()  # detector name -> exceptions
         self.hits: Counter = Counter()  # (detector, rule) -> findings
         self.events: Counter = Counter()  # app-layer anomalies and limits
+        self.set_detectors(detectors)
+
+    def set_detectors(self, detectors: list) -> None:
+        """Install a detector set (at start, and on a rules reload: flows already under way
+        keep their app-layer state and meet the new detectors from their next item on)."""
+        self.detectors = detectors
         stream = [d for d in detectors if "stream" in getattr(d, "inputs", ALL_INPUTS)]
         self.http_detectors = [d for d in detectors if "http" in getattr(d, "inputs", ALL_INPUTS)]
         # bodies of a direction no detector looks at are neither kept nor decoded

@@ -120,3 +120,14 @@ def test_progress_bar_on_a_terminal(tmp_path):
 def test_no_progress_bar_when_not_a_terminal(tmp_path):
     r = dlp("replay", DEMO, "--eve", str(tmp_path / "e.json"))
     assert "%" not in r.stderr
+
+
+def test_rules_test_explains_what_fires(tmp_path):
+    sample = tmp_path / "checkout.json"
+    sample.write_text('{"customer": "J Doe", "card_number": "4301 7568 2052 5892", "exp": "12/29"}')
+    r = dlp("rules", "test", os.path.join(ROOT, "rules", "default.yaml"), str(sample))
+    assert r.returncode == 0, r.stderr
+    assert "1 alert(s):" in r.stdout and "[pan]" in r.stdout and "430175******5892" in r.stdout
+    assert "4301756820525892" not in r.stdout and "json:$.card_number" in r.stdout
+    r = dlp("rules", "test", os.path.join(ROOT, "rules", "default.yaml"), str(sample), "--direction", "download")
+    assert "0 alert(s):" in r.stdout  # downloads raise nothing by default
