@@ -122,6 +122,8 @@ class Pipeline:
                         progress.update(cap.position, cap.size)
                     if self.reload_requested is not None:
                         self._reload()
+            if self.reload_requested is not None:  # between files too
+                self._reload()
             self._next_stats = next_stats
             summary.packets += packets
             summary.bytes += nbytes

@@ -43,7 +43,7 @@ def test_reload_swaps_detectors_and_rejects_a_bad_file(tmp_path):
 
 def test_sighup_during_replay_reloads(tmp_path):
     big = tmp_path / "big.pcap"
-    subprocess.run([sys.executable, "-m", "bench.gen_mixed", str(big), "--size-mb", "60"], check=True,
+    subprocess.run([sys.executable, "-m", "bench.gen_mixed", str(big), "--size-mb", "100"], check=True,
                    cwd=ROOT, capture_output=True, timeout=120)
     path = tmp_path / "rules.yaml"
     path.write_text(NO_DETECTORS)
