@@ -55,7 +55,8 @@ class Pipeline:
         self.eve = eve_writer
         self.decoder = Decoder()
         self.summary = Summary()
-        self.dispatcher = DetectionDispatcher(ruleset.build_detectors(), self._alert)
+        self.dispatcher = DetectionDispatcher(ruleset.build_detectors(), self._alert,
+                                              on_unscanned=self._unscanned)
         consumers = [self.dispatcher, _FlowLogger(eve_writer)]
         self.streams = StreamWriter(streams_dir) if streams_dir else None
         if self.streams:
@@ -91,6 +92,11 @@ class Pipeline:
         flow.alerted = True
         self.summary.alerts[finding.detector] += 1
         self.eve.write(eve.alert_event(flow, finding, item.ts, item), flush=True)
+
+    def _unscanned(self, flow, tx, limits: list[str]) -> None:
+        """A body limit left part of a transaction uninspected: an EVE anomaly event (as
+        Suricata's app-layer anomalies) naming the flow, the transaction and the limits."""
+        self.eve.write(eve.anomaly_event(flow, tx, limits), flush=True)
 
     def replay_file(self, path: str, progress=None) -> None:
         """Feed one capture file through. Raises CaptureError if it cannot be read at all."""
@@ -160,7 +166,7 @@ class Pipeline:
                     "reassembly_memuse": e.mem.used},
             "detect": {"alert": sum(self.summary.alerts.values())},
         }
-        ours = {"anomalies": dict(sorted((e.events + d.events).items())),
+        ours = {"anomalies": dict(sorted((e.events + d.events + self.dispatcher.events).items())),
                 "not_inspected": dict(sorted(d.skipped.items())),
                 "flows_closed": dict(sorted(e.flows_closed.items())),
                 "detector_errors": dict(self.dispatcher.errors),

@@ -18,6 +18,10 @@ from dlp.app.http_session import HttpConnection, HttpSettings
 from dlp.decode.packet import PROTO_NAMES, TCP, ip_text
 
 log = structlog.get_logger("dlp.detect")
+# limits that leave part of a body uninspected (dlp/bodies events, the session's body cap)
+UNSCANNED = frozenset({"body.limit_decoded_size", "body.limit_ratio", "body.limit_depth",
+                       "body.limit_parts", "body.limit_time", "body.limit_part_size",
+                       "body.limit_json_nodes", "http.body_limit"})
 BOTH = frozenset((0, 1))
 ALL_INPUTS = frozenset(("stream", "http"))
 
@@ -36,8 +40,10 @@ class DetectionDispatcher:
     """A StreamConsumer that runs detectors and passes findings to
     `on_finding(flow, finding, item)` (item: what was inspected, with its `ts`)."""
 
-    def __init__(self, detectors: list, on_finding, http: HttpSettings | None = None):
+    def __init__(self, detectors: list, on_finding, http: HttpSettings | None = None,
+                 on_unscanned=None):
         self.on_finding = on_finding
+        self.on_unscanned = on_unscanned  # (flow, tx, [limit names]) when a body was cut short
         self.http_settings = http or HttpSettings()
         self.errors: Counter = Counter()  # detector name -> exceptions
         self.hits: Counter = Counter()  # (detector, rule) -> findings
@@ -117,6 +123,10 @@ class DetectionDispatcher:
         flow.app = None
 
     def _inspect_tx(self, flow, tx: HttpTransaction) -> None:
+        if self.on_unscanned is not None:
+            limits = [a for a in tx.anomalies if a in UNSCANNED]
+            if limits:  # part of this body was not inspected: say which flow and why
+                self.on_unscanned(flow, tx, limits)
         self._run(flow, tx, self.http_detectors)
 
     def _run(self, flow, item, detectors: list) -> None:

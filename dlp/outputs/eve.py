@@ -83,6 +83,16 @@ def alert_event(flow, finding, ts_us: int, item=None) -> dict:
     return event
 
 
+def anomaly_event(flow, tx, limits: list[str]) -> dict:
+    """Suricata's `anomaly` event for an app-layer problem; `dlp.unscanned` lists the limits
+    that left part of this transaction's body uninspected."""
+    event = {"timestamp": timestamp(tx.ts), **flow_fields(flow, tx.direction), "event_type": "anomaly"}
+    event["anomaly"] = {"type": "applayer", "event": limits[0], "layer": "http_body"}
+    event["http"] = http_object(tx)
+    event["dlp"] = {"unscanned": limits, "body_length": tx.body_length}
+    return event
+
+
 def http_object(tx) -> dict:
     """Suricata's alert `http` fields, plus `direction` and the uploaded/downloaded file name."""
     headers = dict(tx.request_headers)
