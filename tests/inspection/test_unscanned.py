@@ -28,6 +28,6 @@ def test_gzip_bomb_upload_is_an_anomaly_event(tmp_path):
     events = [json.loads(line) for line in r.stdout.splitlines()]
     (anomaly,) = [e for e in events if e["event_type"] == "anomaly"]
     assert anomaly["anomaly"]["event"] == "body.limit_ratio" and anomaly["src_port"] == 40000
-    assert anomaly["http"]["url"] == "/up" and anomaly["dlp"]["unscanned"] == ["body.limit_ratio"]
+    assert anomaly["http"]["url"] == "/up" and "body.limit_ratio" in anomaly["dlp"]["unscanned"]
     stats = [e for e in events if e["event_type"] == "stats"][-1]
     assert stats["dlp"]["anomalies"]["body.limit_ratio"] == 1
