@@ -27,16 +27,37 @@ class HttpSettings:
     bodies: BodyLimits = BodyLimits()
 
 
+class _Body:
+    """One message body as it arrives: kept up to a cap, its full length counted."""
+
+    __slots__ = ("data", "length", "truncated", "anomalies")
+
+    def __init__(self):
+        self.data = bytearray()
+        self.length = 0
+        self.truncated = False  # the cap (or a gap) cut it
+        self.anomalies: list[str] = []
+
+    def add(self, data: bytes, cap: int) -> bool:
+        """Append; True the first time the cap is exceeded."""
+        self.length += len(data)
+        room = cap - len(self.data)
+        if room > 0:
+            self.data += data[:room]
+        if len(data) > room and not self.truncated:
+            self.truncated = True
+            self.anomalies.append("http.body_limit")
+            return True
+        return False
+
+
 class _Request:
-    __slots__ = ("head", "host", "body", "length", "truncated", "anomalies")
+    __slots__ = ("head", "host", "body")
 
     def __init__(self, head: RequestHead):
         self.head = head
         self.host = _host(head)
-        self.body = bytearray()
-        self.length = 0
-        self.truncated = False
-        self.anomalies: list[str] = []
+        self.body = _Body()
 
 
 class HttpConnection:
@@ -44,7 +65,7 @@ class HttpConnection:
     (`owner` is whatever the caller passed: the flow, for the dispatcher)."""
 
     __slots__ = ("parser", "settings", "info", "emit", "events", "pending", "current", "response",
-                 "response_body", "response_len", "response_truncated", "response_anomalies", "done",
+                 "response_body", "done",
                  "keep", "owner")
 
     def __init__(self, info: FlowInfo, settings: HttpSettings, emit, events, midstream: bool = False,
@@ -59,10 +80,7 @@ class HttpConnection:
         self.pending: dict[int, _Request] = {}  # tx number -> awaiting response (oldest first)
         self.current: _Request | None = None  # request whose body is being received
         self.response: tuple[ResponseHead, _Request | None] | None = None
-        self.response_body = bytearray()
-        self.response_len = 0
-        self.response_truncated = False
-        self.response_anomalies: list[str] = []
+        self.response_body = _Body()
         self.done = False
         self.keep = (0 in directions, 1 in directions)  # bodies worth keeping, per direction
 
@@ -94,10 +112,7 @@ class HttpConnection:
             elif kind is ResponseHead:
                 if not ev.interim:  # the parser numbers requests; a response names its own
                     self.response = (ev, self.pending.pop(ev.tx, None))
-                    self.response_body = bytearray()
-                    self.response_len = 0
-                    self.response_truncated = False
-                    self.response_anomalies = []
+                    self.response_body = _Body()
             elif kind is BodyEnd:
                 self._body_end(ev, ts)
             elif kind is Anomaly:
@@ -108,62 +123,39 @@ class HttpConnection:
 
     def _note(self, ev: Anomaly) -> None:
         if ev.direction == 0 and self.current is not None:
-            self.current.anomalies.append(ev.name)
+            self.current.body.anomalies.append(ev.name)
         elif ev.direction == 1:
-            self.response_anomalies.append(ev.name)
+            self.response_body.anomalies.append(ev.name)
 
     def _body(self, ev: BodyData) -> None:
         if not self.keep[ev.direction]:
             return
-        cap = self.settings.max_body_bytes
-        if ev.direction == 0:
-            req = self.current
-            if req is None:
-                return
-            req.length += len(ev.data)
-            room = cap - len(req.body)
-            if room > 0:
-                req.body += ev.data[:room]
-            if len(ev.data) > room and not req.truncated:
-                req.truncated = True
-                self.events["http.body_limit"] += 1
-                req.anomalies.append("http.body_limit")
-        else:
-            self.response_len += len(ev.data)
-            room = cap - len(self.response_body)
-            if room > 0:
-                self.response_body += ev.data[:room]
-            if len(ev.data) > room and not self.response_truncated:
-                self.response_truncated = True
-                self.events["http.body_limit"] += 1
-                self.response_anomalies.append("http.body_limit")
+        body = self.response_body if ev.direction else (self.current.body if self.current else None)
+        if body is not None and body.add(ev.data, self.settings.max_body_bytes):
+            self.events["http.body_limit"] += 1
 
     def _body_end(self, ev: BodyEnd, ts: int) -> None:
         if ev.direction == 0:
             req = self.current
             if req is None:
                 return
-            if req.length:
-                self.emit(self.owner, self._transaction(0, req, None, bytes(req.body), req.length,
-                                            req.truncated or ev.truncated, req.anomalies, ts))
-            req.body = bytearray()  # the response may come much later: keep only the head
+            if req.body.length:
+                self.emit(self.owner, self._transaction(0, req, None, req.body, ev.truncated, ts))
+            req.body = _Body()  # the response may come much later: keep only the head
         elif self.response is not None:
             head, req = self.response
-            if self.response_len:
-                self.emit(self.owner, self._transaction(1, req, head, bytes(self.response_body), self.response_len,
-                                            self.response_truncated or ev.truncated,
-                                            self.response_anomalies, ts))
+            if self.response_body.length:
+                self.emit(self.owner, self._transaction(1, req, head, self.response_body, ev.truncated, ts))
             self.response = None
-            self.response_body = bytearray()
+            self.response_body = _Body()
 
     def _transaction(self, direction: int, req: _Request | None, resp: ResponseHead | None,
-                     body: bytes, length: int, truncated: bool, anomalies: list[str],
-                     ts: int) -> HttpTransaction:
+                     body: _Body, cut_by_gap: bool, ts: int) -> HttpTransaction:
         req_headers = req.head.headers if req else ()
         resp_headers = resp.headers if resp else ()
         headers = dict(req_headers if direction == 0 else resp_headers)
         content_type = headers.get("content-type")
-        decoded = decode_body(body, content_type, content_codings(req_headers if direction == 0 else resp_headers),
+        decoded = decode_body(bytes(body.data), content_type, content_codings(req_headers if direction == 0 else resp_headers),
                               self.settings.bodies, filename=_filename(headers))
         for event in decoded.events:
             self.events[event.name] += 1
@@ -172,8 +164,8 @@ class HttpConnection:
             uri=req.head.target if req else "", host=req.host if req else "",
             status=resp.status if resp else None, request_headers=req_headers,
             response_headers=resp_headers, content_type=content_type, parts=tuple(decoded.parts),
-            ts=ts, body_length=length, truncated=truncated,
-            anomalies=tuple(anomalies) + tuple(e.name for e in decoded.events),
+            ts=ts, body_length=body.length, truncated=body.truncated or cut_by_gap,
+            anomalies=tuple(body.anomalies) + tuple(e.name for e in decoded.events),
         )
 
 
