@@ -51,6 +51,9 @@ class _Body:
         return False
 
 
+_SPENT = _Body()  # stands in for a body already inspected; never added to
+
+
 class _Request:
     __slots__ = ("head", "host", "body")
 
@@ -80,7 +83,7 @@ class HttpConnection:
         self.pending: dict[int, _Request] = {}  # tx number -> awaiting response (oldest first)
         self.current: _Request | None = None  # request whose body is being received
         self.response: tuple[ResponseHead, _Request | None] | None = None
-        self.response_body = _Body()
+        self.response_body: _Body | None = None  # made when a response head arrives
         self.done = False
         self.keep = (0 in directions, 1 in directions)  # bodies worth keeping, per direction
 
@@ -122,16 +125,16 @@ class HttpConnection:
             self.done = True
 
     def _note(self, ev: Anomaly) -> None:
-        if ev.direction == 0 and self.current is not None:
+        if ev.direction == 0 and self.current is not None and self.current.body is not _SPENT:
             self.current.body.anomalies.append(ev.name)
-        elif ev.direction == 1:
+        elif ev.direction == 1 and self.response_body is not None:
             self.response_body.anomalies.append(ev.name)
 
     def _body(self, ev: BodyData) -> None:
         if not self.keep[ev.direction]:
             return
         body = self.response_body if ev.direction else (self.current.body if self.current else None)
-        if body is not None and body.add(ev.data, self.settings.max_body_bytes):
+        if body is not None and body is not _SPENT and body.add(ev.data, self.settings.max_body_bytes):
             self.events["http.body_limit"] += 1
 
     def _body_end(self, ev: BodyEnd, ts: int) -> None:
@@ -141,13 +144,13 @@ class HttpConnection:
                 return
             if req.body.length:
                 self.emit(self.owner, self._transaction(0, req, None, req.body, ev.truncated, ts))
-            req.body = _Body()  # the response may come much later: keep only the head
+            req.body = _SPENT  # the response may come much later: keep only the head
         elif self.response is not None:
             head, req = self.response
             if self.response_body.length:
                 self.emit(self.owner, self._transaction(1, req, head, self.response_body, ev.truncated, ts))
             self.response = None
-            self.response_body = _Body()
+            self.response_body = None
 
     def _transaction(self, direction: int, req: _Request | None, resp: ResponseHead | None,
                      body: _Body, cut_by_gap: bool, ts: int) -> HttpTransaction:

@@ -66,9 +66,11 @@ class Reassembler:
         self.base: int | None = None  # sequence number of stream offset 0
         self.delivered = 0  # next stream offset to deliver
         self.start = 0  # offset of the first byte of this stream
-        self.pending: list[tuple[int, bytes, int]] = []  # (offset, data, missing tail)
+        # (offset, data, missing tail); () until first needed: most streams never hold a
+        # segment, and 100k concurrent flows make empty lists add up
+        self.pending: list[tuple[int, bytes, int]] | tuple = ()
         self.pending_bytes = 0
-        self.history: list[tuple[int, bytes]] = []  # delivered, not yet acknowledged
+        self.history: list[tuple[int, bytes]] | tuple = ()  # delivered, not yet acknowledged
         self.history_bytes = 0
         self.fin_off: int | None = None
         self.gaps = 0
@@ -210,7 +212,10 @@ class Reassembler:
             self.ack_holes = 0
             self.sink.stream_data(data)
             if self.history_limit:
-                self.history.append((off, data))
+                if self.history:
+                    self.history.append((off, data))
+                else:
+                    self.history = [(off, data)]
                 self.history_bytes += len(data)
                 self.mem.add(len(data))
                 if self.history_bytes > self.history_limit:
@@ -248,6 +253,8 @@ class Reassembler:
 
     def _insert(self, off: int, data: bytes, missing: int) -> None:
         """Keep the parts of a future segment no pending segment already covers."""
+        if not self.pending:
+            self.pending = []
         pending = self.pending
         i = bisect_right(pending, off, key=lambda p: p[0])
         if i and pending[i - 1][0] + len(pending[i - 1][1]) > off:
