@@ -74,7 +74,8 @@ class HttpConnection:
     def __init__(self, info: FlowInfo, settings: HttpSettings, emit, events, midstream: bool = False,
                  directions: frozenset = frozenset((0, 1)), owner=None):
         # picked up mid-connection: the parser looks for the next message start
-        self.parser = HttpConnectionParser(settings.parser, midstream=midstream)
+        self.keep = (0 in directions, 1 in directions)  # bodies worth keeping, per direction
+        self.parser = HttpConnectionParser(settings.parser, midstream=midstream, bodies=self.keep)
         self.settings = settings
         self.info = info
         self.emit = emit
@@ -85,7 +86,6 @@ class HttpConnection:
         self.response: tuple[ResponseHead, _Request | None] | None = None
         self.response_body: _Body | None = None  # made when a response head arrives
         self.done = False
-        self.keep = (0 in directions, 1 in directions)  # bodies worth keeping, per direction
 
     # -- input from the stream ----------------------------------------------------------
     def data(self, direction: int, data: bytes, ts: int) -> None:

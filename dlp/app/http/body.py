@@ -25,11 +25,12 @@ MAX_CHUNK_SIZE = 1 << 62
 
 
 class _Body:
-    __slots__ = ("d", "done", "truncated", "lost", "abandon", "trailers", "gapped")
+    __slots__ = ("d", "done", "truncated", "lost", "abandon", "trailers", "gapped", "quiet")
 
     def __init__(self, d: int):
         self.d = d
         self.done = self.truncated = self.lost = self.abandon = self.gapped = False
+        self.quiet = False  # framed but not delivered: nobody inspects this direction's bodies
         self.trailers: tuple = ()
 
     def _gap_inside(self, out: list) -> None:
@@ -51,7 +52,8 @@ class LengthBody(_Body):
 
     def data(self, data: bytes, pos: int, out: list) -> int:
         take = min(self.remaining, len(data) - pos)
-        out.append(BodyData(self.d, data[pos:pos + take]))
+        if not self.quiet:
+            out.append(BodyData(self.d, data[pos:pos + take]))
         self.remaining -= take
         self.done = not self.remaining
         return pos + take
@@ -77,7 +79,8 @@ class CloseBody(_Body):
     __slots__ = ()
 
     def data(self, data: bytes, pos: int, out: list) -> int:
-        out.append(BodyData(self.d, data[pos:] if pos else data))
+        if not self.quiet:
+            out.append(BodyData(self.d, data[pos:] if pos else data))
         return len(data)
 
     def gap(self, length: int, out: list) -> int:
@@ -109,7 +112,8 @@ class ChunkedBody(_Body):
             st = self.state
             if st == DATA:
                 take = min(self.remaining, n - pos)
-                out.append(BodyData(d, data[pos:pos + take]))
+                if not self.quiet:
+                    out.append(BodyData(d, data[pos:pos + take]))
                 pos += take
                 self.remaining -= take
                 if not self.remaining:

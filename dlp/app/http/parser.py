@@ -35,8 +35,12 @@ __all__ = ["HttpConnectionParser", "HttpLimits", "content_codings", "transfer_co
 
 
 class HttpConnectionParser(Pairing):
-    def __init__(self, limits: HttpLimits = HttpLimits(), midstream: bool = False):
+    def __init__(self, limits: HttpLimits = HttpLimits(), midstream: bool = False,
+                 bodies: tuple[bool, bool] = (True, True)):
+        """`bodies`: per direction, whether BodyData events are wanted (framing is always
+        followed; a direction nobody inspects costs no copies)."""
         self.limits = limits
+        self.bodies = bodies
         self._dirs = (Direction(0, limits, midstream), Direction(1, limits, midstream))
         self._queue: list[Request] = []  # short (pipelining): a list costs less than a deque
         self._next_tx = 0
@@ -244,6 +248,7 @@ class HttpConnectionParser(Pairing):
         else:
             assert kind == CLOSE
             ps.body = CloseBody(ps.d)
+        ps.body.quiet = not self.bodies[ps.d]
         ps.state = BODY
 
     def _message_done(self, ps: Direction, out: list, then: int) -> None:
