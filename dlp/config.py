@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Literal
 
 from dlp.errors import ConfigError
 
@@ -34,6 +35,10 @@ class EngineConfig:
     stream_memcap: int = 256 * 1024 * 1024  # all buffered stream bytes
     max_flows: int = 1_000_000
     stats_interval: int = 60  # seconds of packet time between stats events
+    # TCP urgent data (RFC 6093): "inline" keeps the urgent byte in the stream (what most
+    # applications read, Suricata's default); "oob" removes it, as a receiver with
+    # SO_OOBINLINE off does (Linux/BSD sockets by default)
+    urgent_policy: Literal["inline", "oob"] = "inline"
     timeouts: Timeouts = field(default_factory=Timeouts)
 
     def __post_init__(self) -> None:

@@ -33,7 +33,8 @@ class Endpoint:
         self.direction = direction
         self.consumer = consumer
         self.events = events
-        self.reasm = Reassembler(self, mem, cfg.reassembly_depth, cfg.overlap_history)
+        self.reasm = Reassembler(self, mem, cfg.reassembly_depth, cfg.overlap_history,
+                                 urgent_oob=cfg.urgent_policy == "oob")
         self.isn: int | None = None
         self.syn_ts: bool | None = None  # did its SYN carry the timestamp option?
         self.tsval: int | None = None
@@ -132,6 +133,8 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
             ep.events["tcp.rst_with_data"] += 1
             flow.anomaly("stream.rst_with_data")
     elif (pkt.payload or pkt.missing) and not ep.reasm.finished:
+        if pkt.urg:
+            ep.reasm.urgent(seq, pkt.urg)
         ep.reasm.add(seq, pkt.payload, pkt.missing)
     if flags & FIN and not flags & RST:
         ep.reasm.fin(seq, len(pkt.payload) + pkt.missing)

@@ -23,6 +23,7 @@ M32 = 0xFFFFFFFF
 HALF = 1 << 31
 MIDSTREAM_ANCHOR_SEGMENTS = 4
 MIDSTREAM_ANCHOR_BYTES = 64 * 1024
+MAX_OOB_MARKS = 64  # pending urgent bytes per direction (a flood of URG segments is bounded)
 ACK_HOLE_CONFIRMATIONS = 3  # peer ACKs past a hole before it is declared (SPAN reordering)
 
 
@@ -54,10 +55,11 @@ class Reassembler:
     __slots__ = (
         "sink", "mem", "depth", "history_limit", "anchored", "base", "delivered", "start",
         "pending", "pending_bytes", "history", "history_bytes", "fin_off", "gaps",
-        "gap_bytes", "ack_holes", "finished",
+        "gap_bytes", "ack_holes", "finished", "urgent_oob", "oob",
     )
 
-    def __init__(self, sink: StreamSink, mem: Memory, depth: int, history_limit: int):
+    def __init__(self, sink: StreamSink, mem: Memory, depth: int, history_limit: int,
+                 urgent_oob: bool = False):
         self.sink = sink
         self.mem = mem
         self.depth = depth
@@ -77,6 +79,8 @@ class Reassembler:
         self.gap_bytes = 0
         self.ack_holes = 0
         self.finished = False
+        self.urgent_oob = urgent_oob
+        self.oob: set[int] | None = None  # offsets of urgent bytes taken out of band
 
     # -- anchoring ---------------------------------------------------------------
     def anchor_syn(self, isn: int) -> None:
@@ -144,6 +148,19 @@ class Reassembler:
                 self.sink.stream_event("reassembly_depth_reached")
                 self._gap_to_first_pending()
 
+    def urgent(self, seq: int, pointer: int) -> None:
+        """An URG segment: under the out-of-band policy the byte before the urgent pointer
+        (RFC 6093's reading, as Linux and BSD implement it) never reaches the stream."""
+        if not self.urgent_oob or pointer <= 0 or self.base is None:
+            return
+        off = self.offset((seq + pointer - 1) & M32)
+        if off >= self.delivered:
+            if self.oob is None:
+                self.oob = set()
+            if len(self.oob) < MAX_OOB_MARKS:
+                self.oob.add(off)
+                self.sink.stream_event("urgent_oob")
+
     def fin(self, seq: int, payload_len: int) -> None:
         """The sender's FIN: the stream ends at this offset."""
         fin_off = self.offset(seq) + payload_len
@@ -210,7 +227,10 @@ class Reassembler:
         if data:
             self.delivered = off + len(data)
             self.ack_holes = 0
-            self.sink.stream_data(data)
+            if self.oob:
+                self.sink.stream_data(self._without_oob(off, data))
+            else:
+                self.sink.stream_data(data)
             if self.history_limit:
                 if self.history:
                     self.history.append((off, data))
@@ -223,6 +243,19 @@ class Reassembler:
         if missing:
             self.sink.stream_event("snaplen_truncated")
             self._gap(missing)
+
+    def _without_oob(self, off: int, data: bytes) -> bytes:
+        end = off + len(data)
+        marks = sorted(o for o in self.oob if off <= o < end)
+        if not marks:
+            return data
+        self.oob.difference_update(marks)
+        out, pos = bytearray(), off
+        for mark in marks:
+            out += data[pos - off : mark - off]
+            pos = mark + 1
+        out += data[pos - off :]
+        return bytes(out)
 
     def _gap(self, length: int) -> None:
         if length <= 0:

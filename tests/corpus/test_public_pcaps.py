@@ -123,6 +123,12 @@ def test_vlan_split_flow_joins_when_vlan_not_tracked():
     assert f.stream(1).startswith(b"HTTP/1.1 200") and f.reason == "fin"
 
 
+@pytest.mark.parametrize("policy,uri", [("inline", b"GET /malicXious "), ("oob", b"GET /malicious ")])
+def test_urgent_byte_policy(policy, uri):
+    f = one(replay(pcap("tcp-urgent-oob"), urgent_policy=policy).with_data())
+    assert f.stream(0).startswith(uri)
+
+
 def test_tcp_fast_open_syn_payload_enters_the_stream():
     flows = sorted(replay(pcap("tcp-fastopen-http")).with_data(), key=lambda f: f.cport)
     assert len(flows) == 2

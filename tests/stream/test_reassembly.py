@@ -170,3 +170,15 @@ def test_history_is_trimmed_by_acks():
     assert mem.used == 1000
     r.acked(1001)
     assert mem.used == 0
+
+
+def test_urgent_byte_out_of_band_under_oob_policy():
+    for oob, expected in ((True, b"GET /malicious HTTP"), (False, b"GET /maliXcious HTTP")):
+        sink = Sink()
+        r = Reassembler(sink, Memory(1 << 30), 1 << 20, 1 << 16, urgent_oob=oob)
+        r.anchor_syn(0)
+        r.add(1, b"GET /mal")
+        r.urgent(9, 2)  # urgent pointer 2 on the segment at seq 9: the byte at seq 10 is urgent
+        r.add(9, b"iXcious")
+        r.add(16, b" HTTP")
+        assert bytes(sink.out) == expected
