@@ -19,9 +19,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p out
 	@rm -f out/demo-eve.json
-	$(BIN)/dlp replay pcaps/demo/*.pcap --eve out/demo-eve.json --write-streams out/demo-streams
-	@echo "== alerts (out/demo-eve.json) =="
-	@$(BIN)/python -c "import json; [print(json.dumps(e)) for e in map(json.loads, open('out/demo-eve.json')) if e['event_type'] == 'alert']"
+	$(BIN)/dlp replay pcaps/demo/*.pcap pcaps/http/*.pcap --eve out/demo-eve.json --write-streams out/demo-streams
+	@echo "== alerts (full events in out/demo-eve.json) =="
+	@$(BIN)/python -c "import json; [print(e['alert']['detector'].ljust(12), e['src_ip'], '->', e['dest_ip'] + ':' + str(e['dest_port']), e.get('http', {}).get('url', ''), '|', e['alert']['signature'], '|', json.dumps(e.get('dlp', {}))[:110]) for e in map(json.loads, open('out/demo-eve.json')) if e['event_type'] == 'alert']"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not corpus" tests
