@@ -6,7 +6,7 @@ import hashlib
 import struct
 from collections import Counter
 
-from dlp.decode.packet import PROTO_NAMES, ip_text
+from dlp.decode.packet import PROTO_NAMES
 from dlp.flow.tcp_state import State
 
 TOSERVER, TOCLIENT = 0, 1
@@ -62,11 +62,11 @@ class Flow:
     def proto_name(self) -> str:
         return PROTO_NAMES.get(self.proto, str(self.proto))
 
-    def endpoints(self, direction: int = TOSERVER) -> tuple[str, int, str, int]:
-        """(src_ip, src_port, dest_ip, dest_port) of bytes sent in `direction`."""
+    def sides(self, direction: int = TOSERVER) -> tuple[bytes, int, bytes, int]:
+        """(src, src_port, dest, dest_port) of bytes sent in `direction` (raw addresses)."""
         if direction == TOSERVER:
-            return ip_text(self.cli), self.cport, ip_text(self.srv), self.sport
-        return ip_text(self.srv), self.sport, ip_text(self.cli), self.cport
+            return self.cli, self.cport, self.srv, self.sport
+        return self.srv, self.sport, self.cli, self.cport
 
 
 def flow_id_for(key: tuple, ts: int) -> int:

@@ -38,10 +38,7 @@ def timestamp(ts_us: int) -> str:
 
 def flow_fields(flow, direction: int = 0) -> dict:
     """The fields every flow-bound event carries; src is the sender in `direction`."""
-    if direction == 0:
-        src, sport, dst, dport = flow.cli, flow.cport, flow.srv, flow.sport
-    else:
-        src, sport, dst, dport = flow.srv, flow.sport, flow.cli, flow.cport
+    src, sport, dst, dport = flow.sides(direction)
     out = {"flow_id": flow.flow_id}
     if flow.vlan:
         out["vlan"] = list(flow.vlan)

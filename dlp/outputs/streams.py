@@ -26,10 +26,7 @@ class StreamWriter(NullConsumer):
         self.files = 0
 
     def _name(self, flow, direction: int) -> str:
-        if direction == 0:
-            src, sport, dst, dport = flow.cli, flow.cport, flow.srv, flow.sport
-        else:
-            src, sport, dst, dport = flow.srv, flow.sport, flow.cli, flow.cport
+        src, sport, dst, dport = flow.sides(direction)
         return f"{flow.flow_id}-{ip_text(src)}.{sport}-{ip_text(dst)}.{dport}"
 
     @staticmethod
@@ -60,10 +57,7 @@ class StreamWriter(NullConsumer):
                 fh.close()
             if not ep.bytes_out:
                 continue
-            if direction == 0:
-                src, sport, dst, dport = flow.cli, flow.cport, flow.srv, flow.sport
-            else:
-                src, sport, dst, dport = flow.srv, flow.sport, flow.cli, flow.cport
+            src, sport, dst, dport = flow.sides(direction)
             self._index.write(json.dumps({
                 "file": self._name(flow, direction), "src_ip": ip_text(src), "src_port": sport,
                 "dest_ip": ip_text(dst), "dest_port": dport, "bytes": ep.bytes_out,

@@ -14,6 +14,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from xml.sax.saxutils import escape
 
+from tools.dlp_samples import pdf_file
+
 
 def make_zip(members: dict[str, bytes | str], method=zipfile.ZIP_DEFLATED) -> bytes:
     buf = io.BytesIO()
@@ -127,17 +129,7 @@ def email_multipart(text: str, attachment: bytes) -> tuple[bytes, str]:
 # -- PDF ----------------------------------------------------------------------------
 
 def _pdf(objects: list[bytes]) -> bytes:
-    """A PDF file from object bodies (numbered from 1), with a correct xref table."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_file(objects, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 
 
 def _stream(dictionary: bytes, data: bytes, flate: bool) -> bytes:
