@@ -75,10 +75,23 @@ def _parser() -> argparse.ArgumentParser:
     fm.add_argument("index")
     fm.add_argument("file")
     fm.set_defaults(func=_cmd_fingerprint)
+    _register_command_modules(sub)
     return p
 
 
-def _load_rules(path: str | None):
+def _register_command_modules(sub) -> None:
+    """Commands kept in their own module under dlp/commands/ (see its docstring)."""
+    import importlib
+    import pkgutil
+
+    from dlp import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"dlp.commands.{info.name}").register(sub)
+
+
+def load_rules(path: str | None):
     from dlp import rules
 
     return rules.load(path or DEFAULT_RULES)
@@ -91,7 +104,7 @@ def _cmd_replay(args) -> int:
 
     import time
 
-    ruleset = _load_rules(args.rules)
+    ruleset = load_rules(args.rules)
     for path in args.files:  # fail before writing anything if an input is unusable
         if not os.path.isfile(path):
             raise CaptureError(f"{path}: no such file")
@@ -123,7 +136,7 @@ def _cmd_replay(args) -> int:
 
 
 def _cmd_rules_check(args) -> int:
-    ruleset = _load_rules(args.file)
+    ruleset = load_rules(args.file)
     names = ", ".join(s.name for s in ruleset.detectors) or "none"
     print(f"{args.file}: OK ({len(ruleset.detectors)} detectors enabled: {names})")
     return 0
@@ -145,7 +158,7 @@ def _cmd_rules_test(args) -> int:
 
     from dlp.app.sample import inspect_sample
 
-    ruleset = _load_rules(args.rules)
+    ruleset = load_rules(args.rules)
     try:
         data = open(args.sample, "rb").read()
     except OSError as exc:
