@@ -82,6 +82,8 @@ class Finding:
     direction: int  # which direction's bytes triggered it
     rule: str = ""  # the rule's name in the rules file, for hit tables
     extra: dict[str, Any] = field(default_factory=dict)  # goes under the alert's "dlp" key
+    # EVE objects of their own beside "alert" (e.g. {"covert": {...}} for covert channels)
+    objects: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -137,3 +139,96 @@ class HttpTransaction:
     body_length: int = 0  # bytes of the body as it travelled (after de-chunking)
     truncated: bool = False  # the body has gaps or hit a limit
     anomalies: tuple[str, ...] = ()
+
+
+# -- covert-channel and session inputs -------------------------------------------------------
+# Input kinds beside "stream" and "http" (a detector lists what it takes in `inputs`):
+#   "dns"  DnsTransaction   a query with its response (either may be missing)
+#   "icmp" IcmpMessage      one ICMP/ICMPv6 message with its payload
+#   "flow" FlowEvent        a session's life: open, established, anomaly, close
+
+
+@dataclass(frozen=True, slots=True)
+class DnsTransaction:
+    """A DNS query paired with its response by (id, question); `flow` is oriented from the
+    client that asked. `query` is None for a response nobody asked for (answer without a
+    query); `response` is None for a query that went unanswered until the flow ended.
+    Messages are `dlp.app.dns.message.Message`; names are bytes (tunnels use raw 8-bit labels).
+    Sizes are the DNS message sizes (without the TCP length prefix)."""
+
+    flow: FlowInfo
+    ts: int  # the query's time (the response's when there was no query), microseconds
+    query: Any
+    response: Any
+    query_size: int = 0
+    response_size: int = 0
+    transport: str = "udp"
+    rtt: int | None = None  # microseconds between query and response
+
+    @property
+    def direction(self) -> int:
+        return TOSERVER if self.query is not None else TOCLIENT
+
+    @property
+    def question(self):
+        """The first question of the query (or of the response), or None."""
+        for msg in (self.query, self.response):
+            if msg is not None and msg.questions:
+                return msg.questions[0]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpMessage:
+    """One ICMP (or ICMPv6) message. For echo and the other query types `ident`/`seq` come
+    from the header; `payload` is what follows the 8-byte header (for error messages: the
+    quoted packet, so `is_error` is true)."""
+
+    flow: FlowInfo
+    ts: int
+    direction: int
+    version: int  # 4 or 6
+    type: int
+    code: int
+    ident: int
+    seq: int
+    payload: bytes
+
+    @property
+    def is_error(self) -> bool:
+        if self.version == 4:
+            return self.type in (3, 4, 5, 11, 12)
+        return self.type < 128
+
+    @property
+    def is_echo_request(self) -> bool:
+        return self.type == (8 if self.version == 4 else 128)
+
+    @property
+    def is_echo_reply(self) -> bool:
+        return self.type == (0 if self.version == 4 else 129)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowEvent:
+    """A moment in a session's life, from the flow engine's state tracking.
+
+    kind: "open" (first packet; `first_flags` are its TCP flags), "established" (TCP
+    handshake done), "anomaly" (`name` says which, e.g. tcp.rst_out_of_window,
+    tcp.invalid_flags_synfin), "close" (`reason`: fin, rst, timeout, evicted, reused,
+    end_of_capture). Counters are per direction, as of the event.
+    """
+
+    kind: str
+    flow: FlowInfo
+    ts: int
+    start: int
+    name: str = ""
+    direction: int = TOSERVER
+    first_flags: int = 0
+    state: str = ""
+    midstream: bool = False
+    reason: str = ""
+    pkts: tuple[int, int] = (0, 0)
+    bytes: tuple[int, int] = (0, 0)
+    tcp_flags: tuple[int, int] = (0, 0)
