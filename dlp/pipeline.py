@@ -100,16 +100,29 @@ class Pipeline:
 
     def replay_file(self, path: str, progress=None) -> None:
         """Feed one capture file through. Raises CaptureError if it cannot be read at all."""
+        with CaptureFile(path) as cap:
+            self.summary.files += 1
+            self.summary.capture_bytes += cap.size
+            report = (lambda: progress.update(cap.position, cap.size)) if progress else None
+            self.feed(cap, housekeeping=report)
+            if cap.status.truncated:
+                self.summary.capture_problems.append(f"{path}: {cap.status.truncated}")
+                log.warning("capture_truncated", file=path, detail=cap.status.truncated)
+
+    def feed(self, records, housekeeping=None, packet_time_stats: bool = True) -> None:
+        """Run (ts_us, linktype, frame, wirelen) records from any packet source (a capture
+        file, a live ring) through decode -> flows -> detection. Stats events follow packet
+        time unless `packet_time_stats` is off (a live worker writes them on the wall clock).
+        An exception from one packet propagates with the counts of the packets before it
+        kept; given an iterator, the caller can call feed again to go on after it."""
         summary = self.summary
         decode = self.decoder.decode
         process = self.engine.process
         interval = self.ruleset.engine.stats_interval * 1_000_000
-        with CaptureFile(path) as cap:
-            summary.files += 1
-            summary.capture_bytes += cap.size
-            packets = nbytes = 0
-            next_stats = self._next_stats
-            for ts, linktype, frame, wirelen in cap:
+        packets = nbytes = 0
+        next_stats = self._next_stats if packet_time_stats else float("inf")
+        try:
+            for ts, linktype, frame, wirelen in records:
                 packets += 1
                 nbytes += wirelen
                 pkt = decode(linktype, frame, wirelen, ts)
@@ -124,18 +137,24 @@ class Pipeline:
                     packets = nbytes = 0
                     self.write_stats(ts)
                 if not packets & 0x3FFF:  # every 16384 packets: housekeeping
-                    if progress is not None:
-                        progress.update(cap.position, cap.size)
+                    if housekeeping is not None:
+                        housekeeping()
                     if self.reload_requested is not None:
                         self._reload()
-            if self.reload_requested is not None:  # between files too
-                self._reload()
-            self._next_stats = next_stats
+        finally:
+            if packet_time_stats:
+                self._next_stats = next_stats
             summary.packets += packets
             summary.bytes += nbytes
-            if cap.status.truncated:
-                summary.capture_problems.append(f"{path}: {cap.status.truncated}")
-                log.warning("capture_truncated", file=path, detail=cap.status.truncated)
+        if self.reload_requested is not None:  # between files and batches too
+            self._reload()
+
+    def advance_clock(self, now_us: int) -> None:
+        """Live capture on a quiet link: time passes without packets, so idle flows still
+        time out (replay time only moves with packets)."""
+        if now_us > self.engine.now:
+            self.engine.now = now_us
+            self.engine.expire(now_us)
 
     def finish(self) -> Summary:
         self.engine.shutdown()
