@@ -1,10 +1,15 @@
 """From stream events to detectors: builds the items detectors inspect and collects findings.
 
-Two kinds of items: stream chunks (in-order bytes of one direction, or one datagram) for
-detectors that take "stream" input, and HTTP transactions (dlp/app/http_session.py) for those
-that take "http". A detector says which through an optional `inputs` attribute (default: both).
-Each detector call is guarded: one broken detector is logged and counted, and costs no other
-detector its alert.
+Items by input kind (a detector lists the kinds it takes in an optional `inputs` attribute;
+default "stream" and "http"):
+  stream  StreamChunk      in-order bytes of one direction, or one UDP/ICMP datagram
+  http    HttpTransaction  a request/response with one direction's body decoded
+  dns     DnsTransaction   a query paired with its response (dlp/app/dns/session.py), on
+                           UDP or TCP port 53
+  icmp    IcmpMessage      one ICMP/ICMPv6 message
+  flow    FlowEvent        a session opening, established, raising an anomaly, closing
+Items are built only for kinds some detector takes. Each detector call is guarded: one broken
+detector is logged and counted, and costs no other detector its alert.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from collections import Counter
 
 import structlog
 
-from detectors.base import FlowInfo, HttpTransaction, StreamChunk, StreamState
+from detectors.base import (
+    FlowEvent, FlowInfo, HttpTransaction, IcmpMessage, StreamChunk, StreamState,
+)
+from dlp.app.dns.session import DnsSession, oriented
 from dlp.app.http_session import HttpConnection, HttpSettings
-from dlp.decode.packet import PROTO_NAMES, TCP, ip_text
+from dlp.decode.packet import ICMP, ICMP6, PROTO_NAMES, TCP, UDP, ip_text
 
 log = structlog.get_logger("dlp.detect")
 # limits that leave part of a body uninspected (dlp/bodies events, the session's body cap)
@@ -24,16 +32,29 @@ UNSCANNED = frozenset({"body.limit_decoded_size", "body.limit_ratio", "body.limi
                        "body.limit_json_nodes", "http.body_limit"})
 BOTH = frozenset((0, 1))
 ALL_INPUTS = frozenset(("stream", "http"))
+DNS_PORT = 53
 
 
 class _FlowApp:
-    """A flow's app-layer state: per-direction stream state, and HTTP when it applies."""
+    """A flow's app-layer state: who talks, per-direction stream state, and the HTTP or DNS
+    session when one applies."""
 
-    __slots__ = ("streams", "http")
+    __slots__ = ("info", "streams", "http", "dns")
 
-    def __init__(self, streams, http):
+    def __init__(self, info, streams, http, dns):
+        self.info = info
         self.streams = streams
         self.http = http
+        self.dns = dns
+
+
+def _flow_info(flow) -> FlowInfo:
+    return FlowInfo(flow.flow_id, PROTO_NAMES.get(flow.proto, str(flow.proto)), ip_text(flow.cli),
+                    flow.cport, ip_text(flow.srv), flow.sport, flow.vlan)
+
+
+def _takes(detectors: list, kind: str) -> list:
+    return [d for d in detectors if kind in getattr(d, "inputs", ALL_INPUTS)]
 
 
 class DetectionDispatcher:
@@ -54,8 +75,11 @@ class DetectionDispatcher:
         """Install a detector set (at start, and on a rules reload: flows already under way
         keep their app-layer state and meet the new detectors from their next item on)."""
         self.detectors = detectors
-        stream = [d for d in detectors if "stream" in getattr(d, "inputs", ALL_INPUTS)]
-        self.http_detectors = [d for d in detectors if "http" in getattr(d, "inputs", ALL_INPUTS)]
+        stream = _takes(detectors, "stream")
+        self.http_detectors = _takes(detectors, "http")
+        self.dns_detectors = _takes(detectors, "dns")
+        self.icmp_detectors = _takes(detectors, "icmp")
+        self.flow_detectors = _takes(detectors, "flow")
         # bodies of a direction no detector looks at are neither kept nor decoded
         self.http_directions = frozenset(
             direction for d in self.http_detectors for direction in getattr(d, "directions", BOTH))
@@ -65,29 +89,50 @@ class DetectionDispatcher:
     def _app(self, flow) -> _FlowApp:
         app = flow.app
         if app is None:
-            info = FlowInfo(flow.flow_id, PROTO_NAMES.get(flow.proto, str(flow.proto)),
-                            ip_text(flow.cli), flow.cport, ip_text(flow.srv), flow.sport, flow.vlan)
-            http = None
-            if flow.proto == TCP and self.http_detectors:
+            info = _flow_info(flow)
+            http = dns = None
+            if self.dns_detectors and flow.proto in (TCP, UDP) and DNS_PORT in (flow.sport,
+                                                                               flow.cport):
+                dns = DnsSession(lambda d, info=info: oriented(info, d),
+                                 lambda tx, flow=flow: self._run(flow, tx, self.dns_detectors),
+                                 self.events, "tcp" if flow.proto == TCP else "udp")
+            elif flow.proto == TCP and self.http_detectors:
                 http = HttpConnection(info, self.http_settings, self._inspect_tx, self.events,
                                       midstream=flow.midstream, directions=self.http_directions,
                                       owner=flow)
             streams = None  # per-direction stream state only when stream detectors run
             if self.by_direction[0] or self.by_direction[1]:
                 streams = [StreamState(info, 0), StreamState(info, 1)]
-            app = flow.app = _FlowApp(streams, http)
+            app = flow.app = _FlowApp(info, streams, http, dns)
         return app
 
     def on_open(self, flow) -> None:
         flow.app = None  # created lazily, on first data
+        if self.flow_detectors:
+            self._flow_event(flow, "open", 0)
+
+    def on_event(self, flow, direction: int, name: str) -> None:
+        if self.flow_detectors:
+            kind = "established" if name == "tcp.established" else "anomaly"
+            self._flow_event(flow, kind, direction, name)
+
+    def _flow_event(self, flow, kind: str, direction: int, name: str = "") -> None:
+        info = flow.app.info if flow.app is not None else _flow_info(flow)
+        event = FlowEvent(kind, info, flow.last, flow.start, name, direction,
+                          flow.first_flags, flow.state.name.lower() if flow.proto == TCP else "",
+                          flow.midstream, flow.reason or "", tuple(flow.pkts), tuple(flow.bytes),
+                          tuple(flow.tcp_flags))
+        self._run(flow, event, self.flow_detectors)
 
     def on_data(self, flow, direction: int, data: bytes) -> None:
         detectors = self.by_direction[direction]
-        if not detectors and not self.http_detectors:
+        if not detectors and not self.http_detectors and not self.dns_detectors:
             return
         app = flow.app or self._app(flow)
         if app.http is not None:
             app.http.data(direction, data, flow.last)
+        elif app.dns is not None:
+            app.dns.data(direction, data, flow.last)
         if detectors:
             stream = app.streams[direction]
             chunk = StreamChunk(stream, stream.offset, data, stream.after_gap, flow.last)
@@ -101,6 +146,8 @@ class DetectionDispatcher:
         app = self._app(flow)
         if app.http is not None:
             app.http.gap(direction, length, flow.last)
+        elif app.dns is not None:
+            app.dns.gap(direction)
         if app.streams is not None:
             stream = app.streams[direction]
             stream.offset += length
@@ -109,6 +156,15 @@ class DetectionDispatcher:
 
     def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
         detectors = self.by_direction[direction]
+        if self.icmp_detectors and flow.proto in (ICMP, ICMP6):
+            info = self._app(flow).info
+            msg = IcmpMessage(info, pkt.ts, direction, 4 if flow.proto == ICMP else 6,
+                              pkt.sport, pkt.dport, pkt.icmp_id, pkt.seq, payload)
+            self._run(flow, msg, self.icmp_detectors)
+        elif self.dns_detectors and flow.proto == UDP:
+            dns = self._app(flow).dns
+            if dns is not None:
+                dns.datagram(direction, payload, pkt.ts)
         if not detectors:
             return
         stream = self._app(flow).streams[direction]
@@ -118,8 +174,13 @@ class DetectionDispatcher:
 
     def on_close(self, flow) -> None:
         app = flow.app
-        if app is not None and app.http is not None:
-            app.http.end(flow.last)
+        if app is not None:
+            if app.http is not None:
+                app.http.end(flow.last)
+            elif app.dns is not None:
+                app.dns.end()
+        if self.flow_detectors:
+            self._flow_event(flow, "close", 0)
         flow.app = None
 
     def _inspect_tx(self, flow, tx: HttpTransaction) -> None:

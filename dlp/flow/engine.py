@@ -45,6 +45,7 @@ class FlowEngine:
         self._next_expiry = 0
         self._use_vlan = cfg.vlan_tracking
         self._midstream = cfg.midstream
+        self._on_event = getattr(consumer, "on_event", None)  # session moments and anomalies
 
     # -- packets -------------------------------------------------------------------
     def process(self, pkt: Packet) -> None:
@@ -86,6 +87,8 @@ class FlowEngine:
             track(flow, pkt, d, self._midstream)
             if flow.state != state:
                 self._reclass(flow)
+                if flow.state == State.ESTABLISHED and self._on_event is not None:
+                    self._on_event(flow, d, "tcp.established")
             if self.mem.used > self.mem.limit:
                 self._relieve_memory()
         else:
@@ -98,6 +101,7 @@ class FlowEngine:
         if len(self.flows) >= self.cfg.max_flows:
             self._evict_one()
         flow = Flow(key, pkt, _sender_is_client(pkt))
+        flow.notify = self._on_event
         if pkt.proto == TCP:
             flow.tcp = TcpConn(flow, self.consumer, self.events, self.mem, self.cfg)
             flow.tclass = "tcp_new"

@@ -23,6 +23,7 @@ class Flow:
         "key", "flow_id", "proto", "vlan", "cli", "srv", "cport", "sport", "start", "last",
         "pkts", "bytes", "state", "reason", "tcp", "tclass", "anomalies", "app", "tcp_flags",
         "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended", "lru", "community_id",
+        "first_flags", "notify",
     )
 
     def __init__(self, key: tuple, pkt, client_is_src: bool):
@@ -52,11 +53,16 @@ class Flow:
         self.ended = False
         self.lru = None  # the engine's LRU ordering this flow sits in (by timeout class)
         self.community_id: str | None = None  # filled in by the EVE writer when first needed
+        self.first_flags = pkt.flags & 0xFFF if pkt.proto == 6 else 0
+        self.notify = None  # the engine's consumer.on_event: anomalies reach detection too
 
-    def anomaly(self, name: str) -> None:
+    def anomaly(self, name: str, direction: int = TOSERVER) -> None:
+        """Record an anomaly of this flow (`direction`: who sent the packet that raised it)."""
         if self.anomalies is None:
             self.anomalies = Counter()
         self.anomalies[name] += 1
+        if self.notify is not None:
+            self.notify(self, direction, name)
 
     @property
     def proto_name(self) -> str:

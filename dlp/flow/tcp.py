@@ -53,13 +53,13 @@ class Endpoint:
 
     def stream_gap(self, length: int) -> None:
         self.events["tcp.reassembly_gap"] += 1
-        self.flow.anomaly("stream.reassembly_seq_gap")
+        self.flow.anomaly("stream.reassembly_seq_gap", self.direction)
         self.consumer.on_gap(self.flow, self.direction, length)
 
     def stream_event(self, name: str) -> None:
         self.events["tcp." + name] += 1
         if name not in ("retransmission", "keepalive", "retransmission_unchecked"):
-            self.flow.anomaly("stream." + name)
+            self.flow.anomaly("stream." + name, self.direction)
 
 
 class TcpConn:
@@ -102,11 +102,11 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
     bad = invalid_flags(flags)
     if bad is not None:
         ep.events[bad] += 1
-        flow.anomaly(bad)
+        flow.anomaly(bad, d)
         if not flags & ACK:
             return  # no stack accepts these: nothing enters the stream
     if flags & RESERVED_BITS:
-        flow.anomaly("tcp.reserved_flags")
+        flow.anomaly("tcp.reserved_flags", d)
     ev = event_for(flags, d == 0)
     state = flow.state
     if flags & (RST | SYN | FIN) and not _control_believable(flow, ep, peer, pkt, d, state):
@@ -118,7 +118,7 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
     new = transition(state, ev)
     if new is None:
         ep.events["tcp.invalid_transition"] += 1
-        flow.anomaly(f"tcp.invalid_{state.name.lower()}_{ev.name.lower()}")
+        flow.anomaly(f"tcp.invalid_{state.name.lower()}_{ev.name.lower()}", d)
         return
     if pkt.tsval is not None:
         ep.tsval = pkt.tsval
@@ -131,7 +131,7 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
     if flags & RST:
         if pkt.payload:
             ep.events["tcp.rst_with_data"] += 1
-            flow.anomaly("stream.rst_with_data")
+            flow.anomaly("stream.rst_with_data", d)
     elif (pkt.payload or pkt.missing) and not ep.reasm.finished:
         if pkt.urg:
             ep.reasm.urgent(seq, pkt.urg)
@@ -181,7 +181,7 @@ def _control_believable(flow: Flow, ep: Endpoint, peer: Endpoint, pkt, d: int,
         # a SYN/ACK after a reset: the reset was forged if this answers the original SYN
         if peer.isn is None or pkt.ack != (peer.isn + 1) & M32:
             return _reject(flow, ep, "tcp.synack_after_rst_invalid")
-        flow.anomaly("tcp.synack_after_rst")
+        flow.anomaly("tcp.synack_after_rst", d)
         ep.isn = None
     return True
 
@@ -211,5 +211,5 @@ def _echoes(peer: Endpoint, tsecr: int) -> bool:
 
 def _reject(flow: Flow, ep: Endpoint, name: str) -> bool:
     ep.events[name] += 1
-    flow.anomaly(name)
+    flow.anomaly(name, ep.direction)
     return False

@@ -75,6 +75,8 @@ def alert_event(flow, finding, ts_us: int, item=None) -> dict:
     if item is not None and hasattr(item, "method"):
         event["http"] = http_object(item)
     event["flow"] = _flow_counts(flow)
+    for name, obj in finding.objects.items():  # e.g. "covert": objects of the detector's own
+        event.setdefault(name, obj)
     if finding.extra:
         event["dlp"] = finding.extra
     return event

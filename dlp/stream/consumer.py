@@ -10,13 +10,17 @@ class StreamConsumer(Protocol):
 
     on_data chunks arrive in stream order per direction, each byte exactly once; on_gap says
     how many bytes are missing before the next chunk. UDP and ICMP payloads come whole
-    through on_datagram, with the packet only for its timestamp and addresses.
+    through on_datagram, with the packet only for its timestamp and addresses (and ICMP's
+    type, code, identifier and sequence). on_event reports session moments by name:
+    "tcp.established", and every anomaly the engine records on the flow (tcp.*, stream.*),
+    with the direction of the packet that raised it.
     """
 
     def on_open(self, flow) -> None: ...
     def on_data(self, flow, direction: int, data: bytes) -> None: ...
     def on_gap(self, flow, direction: int, length: int) -> None: ...
     def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None: ...
+    def on_event(self, flow, direction: int, name: str) -> None: ...
     def on_close(self, flow) -> None: ...
 
 
@@ -35,11 +39,14 @@ class NullConsumer:
     def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
         pass
 
+    def on_event(self, flow, direction: int, name: str) -> None:
+        pass
+
     def on_close(self, flow) -> None:
         pass
 
 
-EVENTS = ("on_open", "on_data", "on_gap", "on_datagram", "on_close")
+EVENTS = ("on_open", "on_data", "on_gap", "on_datagram", "on_event", "on_close")
 
 
 class FanOut:
