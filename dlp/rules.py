@@ -33,11 +33,37 @@ from dlp.errors import ConfigError
 SUPPORTED_VERSIONS = (1,)
 
 
+Action = Literal["alert", "block"]
+
+
 @dataclass(frozen=True)
 class DetectorSpec:
     name: str
     params: Any
     line: int
+    # what an in-line path (ICAP) does with this detector's findings; the mirror only alerts
+    action: Action = "alert"
+
+
+@dataclass(frozen=True)
+class IcapSettings:
+    """The `icap:` section: how `dlp icap` treats what it cannot or may not inspect."""
+
+    # a body over max_body_bytes, or an inspection that fails: "open" lets it through
+    # (alerting on what was inspected), "closed" answers 403
+    fail_mode: Literal["open", "closed"] = "open"
+    preview_size: int = 4096  # bytes the proxy sends before we ask for the rest (OPTIONS Preview)
+    max_body_bytes: int = 16 * 1024 * 1024  # kept and decoded per body; the rest is counted
+    max_connections: int = 512  # concurrent proxy connections
+    idle_timeout: float = 300.0  # seconds a kept-alive proxy connection may sit idle
+    block_signatures: tuple[int, ...] = ()  # signature ids that block whatever their detector's action
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.preview_size <= 1024 * 1024:
+            raise ConfigError("preview_size must be between 0 and 1048576")
+        for name in ("max_body_bytes", "max_connections", "idle_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive")
 
 
 @dataclass(frozen=True)
@@ -45,10 +71,20 @@ class RuleSet:
     path: str
     detectors: tuple[DetectorSpec, ...]
     engine: EngineConfig
+    icap: IcapSettings = IcapSettings()
 
     def build_detectors(self) -> list:
         classes = registry()
         return [classes[spec.name](spec.params) for spec in self.detectors]
+
+    def action_for(self, finding) -> Action:
+        """"block" when the finding's detector or signature id is set to block (ICAP)."""
+        if finding.signature_id in self.icap.block_signatures:
+            return "block"
+        for spec in self.detectors:
+            if spec.name == finding.detector:
+                return spec.action
+        return "alert"
 
 
 class _Node:
@@ -84,7 +120,7 @@ def parse(text: str, path: str = "<rules>") -> RuleSet:
     root = _convert(node, path)
     where = _Where(path)
     top = where.mapping(root, "rules file")
-    where.only(top, {"version", "engine", "detectors"}, "top level", root.line)
+    where.only(top, {"version", "engine", "detectors", "icap"}, "top level", root.line)
     version = top.get("version")
     if version is None or version.value not in SUPPORTED_VERSIONS:
         line = version.line if version else root.line
@@ -92,6 +128,7 @@ def parse(text: str, path: str = "<rules>") -> RuleSet:
     engine = EngineConfig()
     if "engine" in top:
         engine = where.dataclass(EngineConfig, top["engine"], "engine")
+    icap = where.dataclass(IcapSettings, top["icap"], "icap") if "icap" in top else IcapSettings()
     classes = registry()
     specs = []
     dets = top.get("detectors")
@@ -104,10 +141,12 @@ def parse(text: str, path: str = "<rules>") -> RuleSet:
             enabled = body.pop("enabled", _Node(True, spec_node.line))
             if not isinstance(enabled.value, bool):
                 raise ConfigError(f"{path}:{enabled.line}: detectors.{name}.enabled must be true or false")
+            action = body.pop("action", None)
+            action = where.value(Action, action, f"detectors.{name}.action") if action else "alert"
             params = where.dataclass(classes[name].Params, _Node(body, spec_node.line), f"detectors.{name}")
             if enabled.value:
-                specs.append(DetectorSpec(name, params, spec_node.line))
-    return RuleSet(path, tuple(specs), engine)
+                specs.append(DetectorSpec(name, params, spec_node.line, action))
+    return RuleSet(path, tuple(specs), engine, icap)
 
 
 def _convert(node, path: str) -> _Node:
@@ -201,4 +240,4 @@ class _Where:
         self.fail(node.line, f"{what}: unsupported setting type {hint}")
 
 
-__all__ = ["RuleSet", "DetectorSpec", "load", "parse", "Timeouts"]
+__all__ = ["RuleSet", "DetectorSpec", "IcapSettings", "load", "parse", "Timeouts"]
