@@ -34,6 +34,32 @@ def chunked(data: bytes, size: int = 65536) -> bytes:
                     for i in range(0, len(data), size))
 
 
+def encode_request(method: str, uri: str, heads: list[tuple[str, bytes]], body: bytes | None,
+                   preview: int | None = None, extra: list[tuple[str, str]] = ()) -> tuple[bytes, bytes | None]:
+    """An ICAP request as bytes: (what is sent first, what is sent after "100 Continue" or
+    None when the first part holds the whole body)."""
+    offsets, pos = [], 0
+    for name, raw in heads:
+        offsets.append(f"{name}={pos}")
+        pos += len(raw)
+    body_name = ("req-body" if method == "REQMOD" else "res-body") if body is not None else "null-body"
+    offsets.append(f"{body_name}={pos}")
+    host = uri.split("://", 1)[-1].split("/", 1)[0]
+    lines = [f"{method} {uri} ICAP/1.0", f"Host: {host}", *(f"{n}: {v}" for n, v in extra),
+             f"Encapsulated: {', '.join(offsets)}"]
+    if preview is not None and body is not None:
+        lines.append(f"Preview: {preview}")
+    msg = ("\r\n".join(lines) + "\r\n\r\n").encode() + b"".join(raw for _, raw in heads)
+    if body is None:
+        return msg, None
+    if preview is None:
+        return msg + chunked(body) + b"0\r\n\r\n", None
+    first, rest = body[:preview], body[preview:]
+    if not rest:
+        return msg + chunked(first) + b"0; ieof\r\n\r\n", None
+    return msg + chunked(first) + b"0\r\n\r\n", chunked(rest) + b"0\r\n\r\n"
+
+
 @dataclass
 class IcapClient:
     host: str
@@ -66,33 +92,18 @@ class IcapClient:
                           body, preview)
 
     def _send(self, method: str, service: str, heads, body, preview) -> IcapAnswer:
-        offsets, pos = [], 0
-        for name, raw in heads:
-            offsets.append(f"{name}={pos}")
-            pos += len(raw)
-        body_name = ("req-body" if method == "REQMOD" else "res-body") if body is not None else "null-body"
-        offsets.append(f"{body_name}={pos}")
-        lines = [f"{method} icap://{self.host}:{self.port}/{service} ICAP/1.0", f"Host: {self.host}",
-                 f"X-Client-IP: {self.client_ip}", f"Encapsulated: {', '.join(offsets)}"]
+        extra = [("X-Client-IP", self.client_ip)]
         if self.allow_204:
-            lines.append("Allow: 204")
+            extra.append(("Allow", "204"))
         if self.user:
-            lines.append(f"X-Authenticated-User: {base64.b64encode(self.user.encode()).decode()}")
-        if preview is not None and body is not None:
-            lines.append(f"Preview: {preview}")
-        msg = ("\r\n".join(lines) + "\r\n\r\n").encode() + b"".join(raw for _, raw in heads)
-        if body is None:
-            self.sock.sendall(msg)
-            return self._answer()
-        if preview is None:
-            self.sock.sendall(msg + chunked(body) + b"0\r\n\r\n")
-            return self._answer()
-        first, rest = body[:preview], body[preview:]
-        self.sock.sendall(msg + chunked(first) + (b"0; ieof\r\n\r\n" if not rest else b"0\r\n\r\n"))
+            extra.append(("X-Authenticated-User", base64.b64encode(self.user.encode()).decode()))
+        first, rest = encode_request(method, f"icap://{self.host}:{self.port}/{service}", heads, body,
+                                     preview, extra)
+        self.sock.sendall(first)
         answer = self._answer()
-        if answer.status != 100:
+        if rest is None or answer.status != 100:
             return answer
-        self.sock.sendall(chunked(rest) + b"0\r\n\r\n")
+        self.sock.sendall(rest)
         answer = self._answer()
         answer.continued = True
         return answer

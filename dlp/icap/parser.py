@@ -26,6 +26,7 @@ from dlp.icap.events import IcapError, IcapRequest, MessageEnd, PreviewEnd
 HEAD, ENCAP, BODY, WAIT, FAILED = range(5)
 METHODS = ("OPTIONS", "REQMOD", "RESPMOD")
 _REQUEST_LINE = re.compile(rb"([A-Z]{1,16}) +(\S{1,8192}) +ICAP/(1\.[0-9]) *")
+_METHOD_PREFIX = re.compile(rb"[A-Z]{0,16}(?: |$)")
 _IEOF = re.compile(rb"\s*0+\s*;\s*ieof\s*$", re.I)
 
 
@@ -90,6 +91,8 @@ class IcapParser:
     def _head(self, data: bytes, pos: int, out: list) -> int:
         line, pos, too_long = self._lines.take(data, pos, self.limits.max_line)
         if line is None:
+            if self._start is None and not _METHOD_PREFIX.match(self._lines.pending().lstrip(b"\r\n")):
+                self._fail(out, 400, "not an ICAP request")  # TLS, binary: no need to wait for a line
             return pos
         self._size += len(line) + 2
         if too_long or self._size > self.limits.max_header_bytes:
