@@ -35,6 +35,7 @@ class TestNet:
         self.server_dev, self.client_dev = f"{tag}a", f"{tag}b"
         self.server_ip, self.client_ip = SERVER_IP, CLIENT_IP
         self._procs: list[subprocess.Popen] = []
+        self._extra_ns: list[str] = []  # namespaces added later (add_monitor)
 
     def __enter__(self) -> "TestNet":
         _run("ip", "netns", "add", self.server_ns)
@@ -59,6 +60,8 @@ class TestNet:
         self._procs.clear()
         _run("ip", "netns", "del", self.server_ns, check=False)
         _run("ip", "netns", "del", self.client_ns, check=False)
+        for ns in self._extra_ns:
+            _run("ip", "netns", "del", ns, check=False)
 
     @staticmethod
     def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -107,3 +110,37 @@ class TestNet:
         report = proc.stderr.read()
         if "\n0 packets dropped by kernel" not in report:
             raise RuntimeError(f"capture dropped packets: {report}")
+
+    # -- a SPAN port: a monitor namespace that receives a copy of the server's frames ------
+    @property
+    def monitor_ns(self) -> str:
+        return self.server_ns[:-1] + "m"
+
+    def add_monitor(self) -> tuple[str, str]:
+        """A third namespace fed, like a switch's mirror port, with a copy of every frame the
+        server's interface receives or sends (tc mirred on a second veth pair). Returns
+        (mirror device in the server namespace, monitor device in the monitor namespace):
+        capture on the second; tcpreplay into the first also reaches it."""
+        tap, mon = self.server_dev[:-1] + "x", self.server_dev[:-1] + "y"
+        _run("ip", "netns", "add", self.monitor_ns)
+        _run("ip", "-n", self.server_ns, "link", "add", tap, "type", "veth", "peer", "name", mon)
+        _run("ip", "-n", self.server_ns, "link", "set", mon, "netns", self.monitor_ns)
+        _run("ip", "-n", self.server_ns, "link", "set", tap, "up")
+        _run("ip", "-n", self.monitor_ns, "link", "set", mon, "up")
+        _run("ip", "-n", self.monitor_ns, "link", "set", "lo", "up")
+        _run("tc", "-n", self.server_ns, "qdisc", "add", "dev", self.server_dev, "clsact")
+        for hook in ("ingress", "egress"):  # u32 match-all: the classifier every kernel has
+            _run("tc", "-n", self.server_ns, "filter", "add", "dev", self.server_dev, hook,
+                 "protocol", "all", "u32", "match", "u32", "0", "0",
+                 "action", "mirred", "egress", "mirror", "dev", tap)
+        self._extra_ns.append(self.monitor_ns)
+        return tap, mon
+
+    def start_in(self, ns: str, cmd: list[str], **popen) -> subprocess.Popen:
+        """Start `cmd` in namespace `ns`; it is stopped (SIGTERM, by PID) on exit."""
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], **popen)
+        self._procs.append(proc)
+        return proc
+
+    def run_in(self, ns: str, cmd: list[str], timeout: float = 30, check: bool = True):
+        return _run("ip", "netns", "exec", ns, *cmd, timeout=timeout, check=check)

@@ -1,0 +1,191 @@
+"""The daemon's configuration file (`dlp run --config FILE`): YAML validated in one place into
+frozen dataclasses, errors as FILE:LINE (the rules file's node/line machinery, dlp.rules).
+
+    version: 1
+    interfaces:                    # one or more mirror ports
+      - name: eth1
+        workers: 2                 # processes in one PACKET_FANOUT_HASH group
+        bpf: "not port 22"         # tcpdump syntax, compiled with tcpdump -ddd
+        snaplen: 0                 # 0 = whole frames
+        capture: ring              # ring (TPACKET_V3 mmap) or recv
+        ring_mib: 64               # per worker
+        promisc: true
+        fanout_defrag: true        # the kernel reassembles IP fragments before hashing
+    rules: /etc/dlp/rules.yaml     # default: the shipped policy (model/fingerprint paths live there)
+    hmac_key: /var/lib/dlp/hmac.key
+    stats_interval: 30             # seconds between stats events per worker
+    engine: {stream_memcap: 268435456, max_flows: 1000000, timeouts: {tcp_established: 600}}
+    outputs:
+      eve: {path: /var/log/dlp/eve.json, rotate_mib: 512, keep: 10}   # path "-" = stdout
+      syslog: {host: 127.0.0.1, port: 514, protocol: udp, facility: local5, types: [alert]}
+      metrics: {host: 127.0.0.1, port: 9717}
+
+`engine`, when present, replaces the rules file's engine section (memcaps, timeouts).
+Without a config file: one interface (from --interface), one worker, the shipped rules, EVE
+to eve.json, metrics on 127.0.0.1:9717, stats every 30 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import yaml
+
+from dlp.config import EngineConfig
+from dlp.errors import ConfigError
+from dlp.outputs.syslog import FACILITIES
+from dlp.rules import _convert, _Node, _Where
+
+EVENT_TYPES = ("alert", "anomaly", "flow", "stats")
+
+
+def _check_types(types) -> None:
+    for t in types:
+        if t not in EVENT_TYPES:
+            raise ConfigError(f"unknown event type {t!r} (known: {', '.join(EVENT_TYPES)})")
+
+
+def _check_port(port: int, allow_zero: bool = False) -> None:
+    if not (0 if allow_zero else 1) <= port <= 65535:
+        raise ConfigError(f"port {port} out of range")
+
+
+@dataclass(frozen=True)
+class InterfaceConfig:
+    name: str
+    workers: int = 1
+    bpf: str = ""
+    snaplen: int = 0
+    capture: Literal["ring", "recv"] = "ring"
+    ring_mib: int = 64
+    promisc: bool = True
+    fanout_defrag: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.workers <= 64:
+            raise ConfigError("workers must be between 1 and 64")
+        if self.snaplen and not 64 <= self.snaplen <= 262144:
+            raise ConfigError("snaplen must be 0 (whole frames) or 64..262144")
+        if not 1 <= self.ring_mib <= 4096:
+            raise ConfigError("ring_mib must be between 1 and 4096")
+        if not self.name or "/" in self.name or len(self.name) > 15:
+            raise ConfigError(f"bad interface name {self.name!r}")
+
+
+@dataclass(frozen=True)
+class EveOutput:
+    path: str = "eve.json"
+    rotate_mib: int = 0  # 0 = never rotate
+    keep: int = 5
+
+    def __post_init__(self) -> None:
+        if self.rotate_mib < 0 or self.keep < 0:
+            raise ConfigError("rotate_mib and keep must not be negative")
+
+
+@dataclass(frozen=True)
+class SyslogOutput:
+    host: str
+    port: int = 514
+    protocol: Literal["udp", "tcp"] = "udp"
+    facility: str = "local5"
+    types: tuple[str, ...] = ("alert",)
+
+    def __post_init__(self) -> None:
+        if self.facility not in FACILITIES:
+            raise ConfigError(f"facility must be one of {', '.join(FACILITIES)}")
+        _check_types(self.types)
+        _check_port(self.port)
+
+
+@dataclass(frozen=True)
+class MetricsOutput:
+    host: str = "127.0.0.1"
+    port: int = 9717
+
+    def __post_init__(self) -> None:
+        _check_port(self.port, allow_zero=True)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    eve: EveOutput | None = EveOutput()
+    syslog: SyslogOutput | None = None
+    metrics: MetricsOutput | None = MetricsOutput()
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    interfaces: tuple[InterfaceConfig, ...] = ()
+    rules: str | None = None
+    hmac_key: str | None = None
+    stats_interval: float = 30.0
+    engine: EngineConfig | None = None
+    outputs: Outputs = Outputs()
+    path: str = "<defaults>"
+
+    def __post_init__(self) -> None:
+        if self.stats_interval <= 0:
+            raise ConfigError("stats_interval must be positive")
+        names = [i.name for i in self.interfaces]
+        if len(set(names)) != len(names):
+            raise ConfigError("an interface is listed twice")
+
+
+def load(path: str) -> DaemonConfig:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}:1: config file is not UTF-8 text") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: str = "<config>") -> DaemonConfig:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: "
+                          f"{getattr(exc, 'problem', exc)}") from None
+    if node is None:
+        raise ConfigError(f"{path}:1: empty config file")
+    root = _convert(node, path)
+    where = _Where(path)
+    top = where.mapping(root, "config file")
+    version = top.pop("version", None)
+    if version is None or version.value != 1:
+        where.fail(version.line if version else root.line, "'version' must be 1")
+    if "path" in top:  # a field the loader fills in, not a setting
+        where.fail(top["path"].line, "unknown key 'path' in config")
+    top["path"] = _Node(path, root.line)
+    return where.dataclass(DaemonConfig, _Node(top, root.line), "config")
+
+
+def with_overrides(cfg: DaemonConfig, interface: str | None = None, workers: int | None = None,
+                   bpf: str | None = None, snaplen: int | None = None, rules: str | None = None,
+                   eve: str | None = None) -> DaemonConfig:
+    """Command-line options win over the file. --interface replaces the interface list."""
+    try:
+        interfaces = cfg.interfaces
+        if interface:
+            base = interfaces[0] if interfaces else InterfaceConfig(interface)
+            interfaces = (dataclasses.replace(base, name=interface),)
+        changes = {k: v for k, v in (("workers", workers), ("bpf", bpf), ("snaplen", snaplen))
+                   if v is not None}
+        interfaces = tuple(dataclasses.replace(i, **changes) for i in interfaces)
+        outputs = cfg.outputs
+        if eve is not None:
+            outputs = dataclasses.replace(outputs, eve=dataclasses.replace(outputs.eve or EveOutput(), path=eve))
+        cfg = dataclasses.replace(cfg, interfaces=interfaces, outputs=outputs,
+                                  rules=rules if rules is not None else cfg.rules)
+    except ConfigError as exc:
+        raise ConfigError(f"command line: {exc}") from None
+    if not cfg.interfaces:
+        raise ConfigError(f"{cfg.path}: no interface to capture from (give --interface or "
+                          f"'interfaces' in the config file)")
+    return cfg

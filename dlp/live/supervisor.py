@@ -1,0 +1,234 @@
+"""The supervisor: starts the workers (forked, one socketpair each), is the single writer of
+their EVE lines, restarts a worker that dies, and turns signals into worker actions.
+
+* Lines are taken whole from each worker's stream (a partial line waits for its end), so
+  outputs never hold interleaved fragments; each batch is written and flushed before counted.
+* SIGHUP: the rules file is checked here too (a good one is used for workers started later)
+  and forwarded; each worker swaps its detectors between packets or keeps the old ones.
+* SIGTERM/SIGINT: forwarded; workers flush their open flows and pending lines, the
+  supervisor writes everything they send until each has exited, then exits 0.
+* A dead worker is restarted and counted (dlp_worker_restarts_total); one that keeps dying
+  at start (MAX_QUICK_DEATHS within QUICK_DEATH_WINDOW s) ends the daemon with an error.
+* An output that fails (full disk, unwritable file, collector gone) is logged, the workers
+  are stopped and the daemon exits EXIT_OUTPUT_FAILED: never a silent drop.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+import structlog
+
+from dlp import rules as rules_mod
+from dlp.errors import ConfigError
+from dlp.live.outputs import OutputSet
+from dlp.live.worker import WorkerSpec, worker_main
+from dlp.outputs.metrics import Metrics, MetricsServer
+
+log = structlog.get_logger("dlp.live.supervisor")
+
+EXIT_OK, EXIT_WORKER_FAILED, EXIT_OUTPUT_FAILED, EXIT_CRASH_LOOP = 0, 1, 3, 5
+MAX_QUICK_DEATHS, QUICK_DEATH_WINDOW = 5, 30.0
+STOP_GRACE = 60.0
+
+
+class _Child:
+    __slots__ = ("spec", "pid", "sock", "buffer", "started", "exit_code")
+
+    def __init__(self, spec: WorkerSpec, pid: int, sock: socket.socket):
+        self.spec, self.pid, self.sock = spec, pid, sock
+        self.buffer = b""
+        self.started = time.monotonic()
+        self.exit_code: int | None = None
+
+
+class Supervisor:
+    def __init__(self, specs: list[WorkerSpec], ruleset, outputs: OutputSet, metrics: Metrics,
+                 metrics_listen: tuple[str, int] | None):
+        self.specs = specs
+        self.ruleset = ruleset
+        self.outputs = outputs
+        self.metrics = metrics
+        self.metrics_server = MetricsServer(metrics, *metrics_listen) if metrics_listen else None
+        self.children: dict[int, _Child] = {}  # by worker index
+        self.selector = selectors.DefaultSelector()
+        self.stopping = False
+        self.hup = False
+        self.quick_deaths: list[float] = []
+        self.exit_code = EXIT_OK
+
+    # -- running ---------------------------------------------------------------------
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        for spec in self.specs:
+            self._start(spec)
+        if self.metrics_server:
+            self.metrics_server.start()
+            log.warning("metrics_listening", address="%s:%d" % self.metrics_server.address)
+        log.warning("daemon_started", pid=os.getpid(), workers=len(self.specs),
+                    interfaces=sorted({s.interface for s in self.specs}))
+        try:
+            self._loop()
+        except OSError as exc:
+            log.error("output_failed", error=str(exc), errno=exc.errno,
+                      detail="stopping: events can no longer be written")
+            self._kill_all()
+            self.exit_code = EXIT_OUTPUT_FAILED
+        finally:
+            if self.metrics_server:
+                self.metrics_server.stop()
+        try:
+            self.outputs.close()
+        except OSError as exc:
+            log.error("output_failed", error=str(exc), errno=exc.errno)
+            self.exit_code = EXIT_OUTPUT_FAILED
+        return self.exit_code
+
+    def _loop(self) -> None:
+        deadline = None
+        while self.children:
+            for key, _ in self.selector.select(timeout=0.2):
+                self._read(key.data)
+            self._reap()
+            if self.hup:
+                self.hup = False
+                self._reload()
+            if self.stopping and deadline is None:
+                deadline = time.monotonic() + STOP_GRACE
+                self._signal_all(signal.SIGTERM)
+            if deadline is not None and time.monotonic() > deadline:
+                log.error("workers_did_not_stop", grace_s=STOP_GRACE)
+                self._kill_all()
+                self.exit_code = EXIT_WORKER_FAILED
+
+    def _on_stop(self, *_):
+        self.stopping = True
+
+    def _on_hup(self, *_):
+        self.hup = True
+
+    # -- workers ---------------------------------------------------------------------
+    def _start(self, spec: WorkerSpec) -> None:
+        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: nothing of the supervisor's but its own socket
+            code = 1
+            try:
+                parent_end.close()
+                for child in self.children.values():
+                    child.sock.close()
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    signal.signal(sig, signal.SIG_DFL)
+                code = worker_main(spec, self.ruleset, child_end)
+            except BaseException as exc:  # noqa: BLE001 - reported, then the child exits
+                log.error("worker_failed", worker=spec.index, error=repr(exc), exc_info=True)
+            finally:
+                os._exit(code)
+        child_end.close()
+        child = _Child(spec, pid, parent_end)
+        self.children[spec.index] = child
+        self.selector.register(parent_end, selectors.EVENT_READ, child)
+        log.info("worker_started", worker=spec.index, interface=spec.interface, pid=pid)
+
+    def _read(self, child: _Child) -> bool:
+        """Write the whole lines the worker sent; False at end of stream."""
+        try:
+            data = child.sock.recv(1 << 20)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.selector.unregister(child.sock)
+            return False
+        data = child.buffer + data
+        end = data.rfind(b"\n")
+        if end < 0:
+            child.buffer = data
+            return True
+        child.buffer = data[end + 1:]
+        self.outputs.write_lines(data[:end].split(b"\n"))
+        return True
+
+    def _reap(self) -> None:
+        for index, child in list(self.children.items()):
+            pid, status = os.waitpid(child.pid, os.WNOHANG)
+            if pid == 0:
+                continue
+            self._drain(child)
+            del self.children[index]
+            code = os.waitstatus_to_exitcode(status)
+            if self.stopping and code == 0:
+                log.info("worker_stopped", worker=index, pid=child.pid)
+                continue
+            log.error("worker_died", worker=index, pid=child.pid, exit_code=code,
+                      lost_partial_line_bytes=len(child.buffer))
+            if self.stopping:
+                self.exit_code = EXIT_WORKER_FAILED
+                continue
+            self._restart(child)
+
+    def _drain(self, child: _Child) -> None:
+        child.sock.setblocking(False)
+        try:
+            while self._read(child):
+                pass
+        except (BlockingIOError, KeyError, ValueError):
+            pass
+        finally:
+            try:
+                self.selector.unregister(child.sock)
+            except (KeyError, ValueError):
+                pass
+            child.sock.close()
+
+    def _restart(self, child: _Child) -> None:
+        now = time.monotonic()
+        if now - child.started < QUICK_DEATH_WINDOW:
+            self.quick_deaths = [t for t in self.quick_deaths if now - t < QUICK_DEATH_WINDOW] + [now]
+            if len(self.quick_deaths) >= MAX_QUICK_DEATHS:
+                log.error("workers_keep_dying", deaths=len(self.quick_deaths),
+                          window_s=QUICK_DEATH_WINDOW, detail="giving up")
+                self.exit_code = EXIT_CRASH_LOOP
+                self.stopping = True
+                return
+        with self.metrics.lock:
+            self.metrics.worker_restarts += 1
+        log.warning("worker_restarted", worker=child.spec.index, restarts=self.metrics.worker_restarts)
+        self._start(child.spec)
+
+    def _signal_all(self, sig: int) -> None:
+        for child in self.children.values():
+            try:
+                os.kill(child.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _kill_all(self) -> None:
+        self._signal_all(signal.SIGKILL)
+        for child in self.children.values():
+            os.waitpid(child.pid, 0)
+            child.sock.close()
+        self.children.clear()
+
+    def _reload(self) -> None:
+        """Check the new rules here (loudly) and keep them for workers started later; every
+        worker reloads by itself between packets."""
+        path = self.specs[0].rules_path
+        try:
+            new = rules_mod.load(path)
+            new.build_detectors()
+        except ConfigError as exc:
+            log.error("rules_reload_rejected", file=path, error=str(exc), detail="old rules kept")
+        else:
+            self.ruleset = rules_mod.RuleSet(new.path, new.detectors, self.ruleset.engine)
+        self._signal_all(signal.SIGHUP)
