@@ -89,6 +89,9 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
         # The common case, kept lean: data or a pure ACK inside an established session.
         # The table maps (ESTABLISHED, ACK_*) to ESTABLISHED and there is no control
         # segment to validate, so only the sequence space moves.
+        if (pkt.payload or pkt.missing) and _data_out_of_window(ep, peer, pkt.seq):
+            _reject(flow, ep, "tcp.data_out_of_window")
+            return  # the receiver drops it (RFC 793): its data, ACK and window count for nothing
         tsval = pkt.tsval
         if tsval is not None:
             ep.tsval = tsval
@@ -132,6 +135,8 @@ def track(flow: Flow, pkt, d: int, midstream: bool) -> None:
         if pkt.payload:
             ep.events["tcp.rst_with_data"] += 1
             flow.anomaly("stream.rst_with_data", d)
+    elif (pkt.payload or pkt.missing) and not flags & SYN and _data_out_of_window(ep, peer, seq):
+        _reject(flow, ep, "tcp.data_out_of_window")
     elif (pkt.payload or pkt.missing) and not ep.reasm.finished:
         if pkt.urg:
             ep.reasm.urgent(seq, pkt.urg)
@@ -200,6 +205,21 @@ def _rst_in_window(flow: Flow, ep: Endpoint, peer: Endpoint, pkt, state: State) 
     if -window <= off - reasm.delivered <= window:
         return True
     return _reject(flow, ep, "tcp.rst_out_of_window")
+
+
+def _data_out_of_window(ep: Endpoint, peer: Endpoint, seq: int) -> bool:
+    """Does data at `seq` start far outside what the receiver accepts (more than twice its
+    advertised window, and at least the reassembly depth, ahead of or behind the delivery
+    point)? Blind injection guesses the sequence number; real senders stay inside the window,
+    and the reassembly depth is the slack for segments the mirror lost."""
+    reasm = ep.reasm
+    if not reasm.anchored:
+        return False
+    rel = (seq - reasm.base - reasm.delivered) & M32
+    if rel == 0:
+        return False  # the next in-order byte: the common case
+    limit = max(peer.win * 2, reasm.depth)
+    return limit < rel < (1 << 32) - limit
 
 
 def _echoes(peer: Endpoint, tsecr: int) -> bool:
