@@ -73,19 +73,28 @@ class TestNet:
                 proc.kill()
                 proc.wait(timeout=5)
 
-    def start_server(self, cmd: list[str], port: int, timeout: float = 10.0) -> subprocess.Popen:
-        """Start `cmd` in the server namespace and wait until `port` listens."""
+    def start_server(self, cmd: list[str], port: int, timeout: float = 10.0,
+                     proto: str = "tcp") -> subprocess.Popen:
+        """Start `cmd` in the server namespace and wait until `port` listens (`proto` "tcp"
+        or "udp")."""
         proc = subprocess.Popen(["ip", "netns", "exec", self.server_ns, *cmd])
         self._procs.append(proc)
         deadline = time.monotonic() + timeout
+        ss_flags = "-ltn" if proto == "tcp" else "-lun"
         while time.monotonic() < deadline:
-            out = _run("ip", "netns", "exec", self.server_ns, "ss", "-ltn", check=False).stdout
+            out = _run("ip", "netns", "exec", self.server_ns, "ss", ss_flags, check=False).stdout
             if f":{port} ".encode() in out:
                 return proc
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}")
             time.sleep(0.05)
         raise RuntimeError(f"server did not listen on {port}")
+
+    def start_client(self, cmd: list[str], **popen) -> subprocess.Popen:
+        """Start a long-running `cmd` in the client namespace (stopped on exit, by PID)."""
+        proc = subprocess.Popen(["ip", "netns", "exec", self.client_ns, *cmd], **popen)
+        self._procs.append(proc)
+        return proc
 
     def run_client(self, cmd: list[str], timeout: float = 30) -> subprocess.CompletedProcess:
         """Run `cmd` in the client namespace to completion."""
@@ -95,8 +104,10 @@ class TestNet:
     def capture(self, path: str, bpf: str):
         """tcpdump on the server's interface for the duration of the block; on exit it
         checks the kernel dropped nothing (a capture with drops would show false gaps)."""
-        proc = subprocess.Popen(["ip", "netns", "exec", self.server_ns, "tcpdump", "-i",
-                                 self.server_dev, "-B", "131072", "-s", "0", "-w", path, *bpf.split()],
+        # --immediate-mode: without it, packets still in the ring buffer when tcpdump is
+        # interrupted are lost silently (counted "received by filter", never written)
+        proc = subprocess.Popen(["ip", "netns", "exec", self.server_ns, "tcpdump", "--immediate-mode",
+                                 "-i", self.server_dev, "-B", "131072", "-s", "0", "-w", path, *bpf.split()],
                                 stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 10
