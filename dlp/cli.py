@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--eve", default=None, metavar="PATH|-",
                    help="EVE-JSON output file, or - for stdout (default: eve.json)")
     r.add_argument("--write-streams", metavar="DIR", help="write reassembled TCP streams to DIR")
+    r.add_argument("--keylog", metavar="KEYS",
+                   help="TLS key log (SSLKEYLOGFILE format): decrypt TLS flows with tshark and inspect them")
     r.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     r.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     r.set_defaults(func=_cmd_replay)
@@ -115,7 +117,12 @@ def _cmd_replay(args) -> int:
         raise ConfigError(f"{eve_path}: cannot write EVE output: {exc.strerror}") from None
     report = sys.stderr if eve_path == "-" else sys.stdout
     progress = None if args.quiet or not sys.stderr.isatty() else Progress(sys.stderr)
-    pipeline = Pipeline(ruleset, writer, args.write_streams)
+    if args.keylog:
+        from dlp.tls.keylog import KeylogPipeline
+
+        pipeline = KeylogPipeline(ruleset, writer, args.keylog, args.write_streams)
+    else:
+        pipeline = Pipeline(ruleset, writer, args.write_streams)
     rules_path = args.rules or DEFAULT_RULES
     signal.signal(signal.SIGHUP, lambda *_: pipeline.request_reload(rules_path))  # re-read rules
     started = time.perf_counter()
