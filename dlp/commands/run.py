@@ -33,6 +33,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from dlp.cli import DEFAULT_RULES, load_rules
     from dlp.install_key import ENV_VAR, load_or_create_key
+    from dlp.live.capture import check_permission
     from dlp.live.outputs import OutputSet
     from dlp.live.supervisor import Supervisor
     from dlp.outputs.metrics import Metrics
@@ -40,6 +41,7 @@ def run(args) -> int:
     cfg = daemon_config.load(args.config) if args.config else daemon_config.DaemonConfig()
     cfg = daemon_config.with_overrides(cfg, args.interface, args.workers, args.bpf,
                                        args.snaplen, args.rules, args.eve)
+    check_permission()
     if cfg.hmac_key:
         os.environ[ENV_VAR] = cfg.hmac_key  # the detectors' default key file (workers inherit it)
         try:
@@ -47,7 +49,10 @@ def run(args) -> int:
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{cfg.path}: hmac_key {cfg.hmac_key}: {exc}") from None
     ruleset = load_rules(cfg.rules)
-    ruleset.build_detectors()  # a detector that cannot start fails here, not in a worker
+    try:
+        ruleset.build_detectors()  # a detector that cannot start fails here, not in a worker
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{ruleset.path}: detectors cannot start: {exc}") from None
     if cfg.engine is not None:
         ruleset = dataclasses.replace(ruleset, engine=cfg.engine)
     specs = worker_specs(cfg, cfg.rules or DEFAULT_RULES)

@@ -78,6 +78,15 @@ def interface_index(interface: str) -> int:
         raise ConfigError(f"interface {interface!r} does not exist") from None
 
 
+def check_permission() -> None:
+    """Packet sockets need root or CAP_NET_RAW: say so before any worker starts."""
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+    except PermissionError:
+        raise ConfigError("live capture needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous "
+                          "mode) or root; see docs/span-deployment.md") from None
+
+
 def _open_socket(interface: str, bpf, promisc: bool) -> socket.socket:
     ifindex = interface_index(interface)
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # no packets until bind

@@ -1,0 +1,218 @@
+"""Live capture benchmark: the highest tcpreplay rate `dlp run` takes with zero kernel drops.
+
+    python -m bench.live_rate [--rates 100,200,...] [--workers 1,2] [--readers ring,recv]
+                              [--ring-mib 16] [--size-mb 100]
+
+Two network namespaces joined by a veth pair (dlp5bs sends, dlp5bm captures); the flow
+engine's mixed benchmark capture (bench/gen_mixed.py, cached in bench/out) is replayed with
+`tcpreplay --preload-pcap --mbps RATE` into the pair; `dlp run` (default policy, EVE to a
+file) captures on the far end. After each trial the daemon gets SIGTERM and its last stats
+event per worker gives kernel packets and drops (PACKET_STATISTICS). Rates are tried in
+increasing order for every (reader, workers) pair until one drops.
+
+The ring per worker is kept small (--ring-mib, default 16) so the result is the sustained
+rate, not the ring swallowing a short burst: at 16 MiB per worker a 100 MiB capture is at
+most a sixth buffered per worker. The same process also times an offline `dlp replay` of the
+capture on one core: the reference the live rates are printed beside.
+
+Needs root, iproute2, tcpreplay. Traffic stays inside the two namespaces this creates;
+every process is stopped by its PID and the namespaces are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench import gen_mixed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEND_NS, MON_NS, SEND_DEV, MON_DEV = "dlp5bs", "dlp5bm", "dlp5bx", "dlp5by"
+TRIAL_TIMEOUT = 120
+
+
+def sh(*cmd, check=True, timeout=60):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def setup_net() -> None:
+    sh("ip", "netns", "add", SEND_NS)
+    sh("ip", "netns", "add", MON_NS)
+    sh("ip", "-n", SEND_NS, "link", "add", SEND_DEV, "type", "veth", "peer", "name", MON_DEV)
+    sh("ip", "-n", SEND_NS, "link", "set", MON_DEV, "netns", MON_NS)
+    sh("ip", "-n", SEND_NS, "link", "set", SEND_DEV, "up")
+    sh("ip", "-n", MON_NS, "link", "set", MON_DEV, "up")
+    sh("ip", "-n", MON_NS, "link", "set", "lo", "up")
+
+
+def teardown_net() -> None:
+    for ns in (SEND_NS, MON_NS):
+        sh("ip", "netns", "del", ns, check=False)
+
+
+def capture_file(size_mb: int) -> str:
+    path = os.path.join(ROOT, "bench", "out", f"mixed-{size_mb}mb-s1.pcap")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        gen_mixed.generate_mixed(path, size_mb, 1)
+    return path
+
+
+def offline_reference(pcap: str) -> dict:
+    """`dlp replay` of the same capture, pinned to one core: packets/s and Mbit/s."""
+    started = time.perf_counter()
+    r = sh("taskset", "-c", "0", sys.executable, "-m", "dlp", "replay", "--quiet", "--eve", "/dev/null",
+           pcap, timeout=600)
+    seconds = time.perf_counter() - started
+    packets, wire_bytes = _pcap_totals(pcap)
+    return {"seconds": round(seconds, 2), "pps": round(packets / seconds),
+            "mbps": round(wire_bytes * 8 / seconds / 1e6, 1), "returncode": r.returncode}
+
+
+def _pcap_totals(pcap: str) -> tuple[int, int]:
+    from dlp.capture.pcapfile import CaptureFile
+
+    packets = nbytes = 0
+    with CaptureFile(pcap) as cap:
+        for _ts, _lt, _frame, wirelen in cap:
+            packets += 1
+            nbytes += wirelen
+    return packets, nbytes
+
+
+def trial(pcap: str, reader: str, workers: int, mbps: int, ring_mib: int, workdir: str) -> dict:
+    eve = os.path.join(workdir, "eve.json")
+    if os.path.exists(eve):
+        os.unlink(eve)
+    cfg = os.path.join(workdir, "dlp.yaml")
+    with open(cfg, "w") as fh:
+        fh.write(f"version: 1\nstats_interval: 1\ninterfaces:\n  - name: {MON_DEV}\n    workers: {workers}\n"
+                 f"    capture: {reader}\n    ring_mib: {ring_mib}\noutputs:\n  metrics: null\n"
+                 f"  eve: {{path: {eve}}}\n")
+    daemon = subprocess.Popen(["ip", "netns", "exec", MON_NS, sys.executable, "-m", "dlp", "run",
+                               "--config", cfg], cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: len(_last_stats(eve)) == workers, 30)
+        replay = sh("ip", "netns", "exec", SEND_NS, "tcpreplay", "--preload-pcap", "--mbps", str(mbps),
+                    "-i", SEND_DEV, pcap, timeout=TRIAL_TIMEOUT)
+        sent_at = time.monotonic()
+        _wait(lambda: _settled(eve), TRIAL_TIMEOUT)  # workers done with what the rings hold
+        drained = time.monotonic() - sent_at
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    last = _last_stats(eve)
+    actual = re.search(r"Actual: (\d+) packets \((\d+) bytes\) sent in ([\d.]+) seconds", replay.stdout)
+    rated = re.search(r"Rated: [\d.]+ Bps, ([\d.]+) Mbps, ([\d.]+) pps", replay.stdout)
+    failed = re.search(r"Failed packets:\s+(\d+)", replay.stdout)
+    return {
+        "reader": reader, "workers": workers, "target_mbps": mbps,
+        "sent_packets": int(actual.group(1)), "send_seconds": float(actual.group(3)),
+        "sent_mbps": float(rated.group(1)), "sent_pps": float(rated.group(2)),
+        "send_failed": int(failed.group(1)) if failed else 0,
+        "kernel_packets": sum(s["stats"]["capture"]["kernel_packets"] for s in last.values()),
+        "kernel_drops": sum(s["stats"]["capture"]["kernel_drops"] for s in last.values()),
+        "decoded": sum(s["stats"]["decoder"]["pkts"] for s in last.values()),
+        "per_worker_packets": [s["stats"]["decoder"]["pkts"] for _, s in sorted(last.items())],
+        "alerts": sum(s["stats"]["detect"]["alert"] for s in last.values()),
+        "rss_mib": max(s["dlp"]["rss_bytes"] for s in last.values()) // (1 << 20),
+        "drain_seconds": round(drained, 1), "exit_code": code,
+    }
+
+
+def _last_stats(eve: str) -> dict:
+    last = {}
+    if os.path.exists(eve):
+        with open(eve) as fh:
+            for line in fh:
+                if '"event_type":"stats"' in line and line.endswith("\n"):
+                    event = json.loads(line)
+                    last[event["dlp"]["worker"]] = event
+    return last
+
+
+_history: list = []
+
+
+def _settled(eve: str) -> bool:
+    """Two stats rounds in a row with the same packet counts: nothing left in the rings."""
+    counts = tuple(s["stats"]["decoder"]["pkts"] for _, s in sorted(_last_stats(eve).items()))
+    _history.append(counts)
+    time.sleep(1)
+    return len(_history) >= 3 and _history[-1] == _history[-2] == _history[-3]
+
+
+def _wait(predicate, timeout: float) -> None:
+    _history.clear()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"benchmark trial timed out after {timeout}s")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rates", default="100,200,300,400,600,800,1000", help="Mbit/s, increasing")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--readers", default="ring,recv")
+    ap.add_argument("--ring-mib", type=int, default=16)
+    ap.add_argument("--size-mb", type=int, default=100)
+    args = ap.parse_args(argv)
+    pcap = capture_file(args.size_mb)
+    packets, wire_bytes = _pcap_totals(pcap)
+    reference = offline_reference(pcap)
+    print(f"capture {pcap}: {packets} packets, {wire_bytes / 2**20:.0f} MiB on the wire")
+    print(f"reference, offline dlp replay on one core: {reference['pps']} pkts/s, {reference['mbps']} Mbit/s")
+    results = []
+    teardown_net()
+    setup_net()
+    try:
+        with tempfile.TemporaryDirectory(prefix="dlp5bench") as workdir:
+            for reader in args.readers.split(","):
+                for workers in (int(w) for w in args.workers.split(",")):
+                    for mbps in (int(r) for r in args.rates.split(",")):
+                        r = trial(pcap, reader, workers, mbps, args.ring_mib, workdir)
+                        results.append(r)
+                        print(f"{reader:5} workers={workers} target {mbps:5} Mbit/s: sent {r['sent_mbps']:7.1f} "
+                              f"Mbit/s {r['sent_pps']:9.0f} pkts/s, kernel {r['kernel_packets']} drops "
+                              f"{r['kernel_drops']} decoded {r['decoded']} per worker {r['per_worker_packets']} "
+                              f"alerts {r['alerts']} drained {r['drain_seconds']}s", flush=True)
+                        if r["kernel_drops"]:
+                            break
+    finally:
+        teardown_net()
+    print("\nhighest rate with zero kernel drops (ratio to offline replay on one core):")
+    summary = []
+    for reader in args.readers.split(","):
+        for workers in (int(w) for w in args.workers.split(",")):
+            ok = [r for r in results if r["reader"] == reader and r["workers"] == workers and not r["kernel_drops"]]
+            best = max(ok, key=lambda r: r["sent_mbps"]) if ok else None
+            if best:
+                ratio = best["sent_pps"] / reference["pps"]
+                summary.append({"reader": reader, "workers": workers, "mbps": best["sent_mbps"],
+                                "pps": best["sent_pps"], "ratio_to_offline": round(ratio, 2)})
+                print(f"  {reader:5} {workers} worker(s): {best['sent_mbps']:.0f} Mbit/s, {best['sent_pps']:.0f} "
+                      f"pkts/s, 0 drops ({ratio:.2f}x offline)")
+            else:
+                print(f"  {reader:5} {workers} worker(s): drops already at the lowest rate")
+    out = os.path.join(ROOT, "bench", "out", "live_rate.json")
+    with open(out, "w") as fh:
+        json.dump({"reference": reference, "trials": results, "summary": summary}, fh, indent=1)
+    print(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
