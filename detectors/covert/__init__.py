@@ -1,0 +1,2 @@
+"""Covert-channel analysis shared by the covert detectors: registered domains (Public Suffix
+List, offline), DNS query features and the DNS tunnel model."""

@@ -1,0 +1,177 @@
+"""Features of DNS queries, one by one and per (client, registered domain) window.
+
+Name features look only at the labels LEFT of the registered domain (the "subdomain"):
+the tunnel's own zone name says nothing about tunnels in general, and a model that sees it
+memorises zones (../shared/data/covert/MANIFEST.md, warning 1). No feature depends on IP
+addresses, TTLs or the zone's identity.
+
+Per query (`NameStats`, computed once and only when a window is scored): length, labels,
+longest label, Shannon entropy, digit share, hex-only, 8-bit/odd byte share, and the mean
+character-bigram log-likelihood against ordinary host labels (detectors/data/
+hostname_bigrams.csv). Per window (`Window.features()`): the above averaged, plus unique-
+subdomain share, character entropy of all subdomains together (short labels cannot show
+their encoding's entropy one by one, a window of them can), record-type shares (TXT, NULL
+and private types, CNAME/MX/SRV, A/AAAA, PTR), NXDOMAIN and unanswered ratios, bytes carried
+up (subdomain bytes) and down (answer rdata), and timing (rate, inter-arrival mean and
+coefficient of variation).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter, deque
+
+BIGRAMS_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "hostname_bigrams.csv")
+_HOST_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_")
+_HEX = frozenset(b"0123456789abcdef")
+_DIGITS = frozenset(b"0123456789")
+NXDOMAIN = 3
+TXT, NULL, CNAME, MX, SRV, A, AAAA, PTR = 16, 10, 5, 15, 33, 1, 28, 12
+_BIG_TYPES = frozenset((TXT, NULL)) | frozenset(range(65280, 65535))  # private use: iodine -T PRIVATE
+_NAME_TYPES = frozenset((CNAME, MX, SRV, 2))  # answers that are names: a downstream channel
+_ADDR_TYPES = frozenset((A, AAAA))
+
+
+def load_bigrams(path: str = BIGRAMS_PATH) -> dict[bytes, float]:
+    table: dict[bytes, float] = {}
+    with open(path, encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("#") or line.startswith("bigram,"):
+                continue
+            key, value = line.rstrip("\n").split(",")
+            table[key.encode()] = float(value)
+    return table
+
+
+class NameScorer:
+    """Per-name statistics; the bigram table is loaded once per detector."""
+
+    def __init__(self, bigrams: dict[bytes, float] | None = None):
+        self.bigrams = bigrams if bigrams is not None else load_bigrams()
+        self.floor = min(self.bigrams.values())
+
+    def stats(self, sub: bytes) -> tuple[float, ...]:
+        """(length, labels, longest label, entropy, digit share, hex-only, odd-byte share,
+        bigram log-likelihood) of a subdomain; zeros for an empty one."""
+        if not sub:
+            return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        labels = sub.split(b".")
+        chars = sub.replace(b".", b"")
+        n = len(chars) or 1
+        digits = sum(1 for c in chars if c in _DIGITS)
+        odd = sum(1 for c in chars if c not in _HOST_CHARS)
+        hex_only = 1.0 if len(chars) >= 12 and all(c in _HEX for c in chars) else 0.0
+        return (float(len(sub)), float(len(labels)), float(max(map(len, labels))), entropy(chars),
+                digits / n, hex_only, odd / n, self.likelihood(labels))
+
+    def likelihood(self, labels: list[bytes]) -> float:
+        table, floor = self.bigrams, self.floor
+        total, count = 0.0, 0
+        for label in labels:
+            mapped = b"^" + bytes(c if c in _HOST_CHARS else 63 for c in label) + b"$"
+            for i in range(len(mapped) - 1):
+                total += table.get(mapped[i:i + 2], floor)
+            count += len(mapped) - 1
+        return total / count if count else 0.0
+
+
+def entropy(data: bytes) -> float:
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum(k / n * math.log2(k / n) for k in Counter(data).values())
+
+
+class Query:
+    """One query as a window keeps it."""
+
+    __slots__ = ("ts", "sub", "qtype", "rcode", "answered", "down", "stats")
+
+    def __init__(self, ts: int, sub: bytes, qtype: int, rcode: int, answered: bool, down: int):
+        self.ts = ts
+        self.sub = sub
+        self.qtype = qtype
+        self.rcode = rcode
+        self.answered = answered
+        self.down = down
+        self.stats: tuple[float, ...] | None = None  # NameScorer.stats, filled when scored
+
+
+NAME_FEATURES = ("sub_len", "labels", "max_label", "entropy", "digit_share", "hex_only",
+                 "odd_share", "bigram_ll")
+WINDOW_FEATURES = ("unique_share", "window_entropy", "max_sub_len", "big_type_share",
+                   "name_type_share", "addr_type_share", "ptr_share", "nx_ratio",
+                   "unanswered_ratio", "log_down_per_query", "log_up_per_query")
+TIMING_FEATURES = ("log_rate", "log_mean_gap", "gap_cv")
+FEATURES = tuple(f"mean_{n}" for n in NAME_FEATURES) + WINDOW_FEATURES + TIMING_FEATURES
+
+
+class Window:
+    """The recent queries of one (client, registered domain): at most `max_queries`, none
+    older than `seconds` before the newest. Counters since the window opened (for alerts)
+    are kept beside the bounded deque."""
+
+    __slots__ = ("queries", "seconds", "opened", "total", "bytes_out", "bytes_in", "alerted",
+                 "next_score")
+
+    def __init__(self, ts: int, seconds: float, max_queries: int):
+        self.queries: deque[Query] = deque(maxlen=max_queries)
+        self.seconds = int(seconds * 1_000_000)
+        self.opened = ts
+        self.total = 0
+        self.bytes_out = 0
+        self.bytes_in = 0
+        self.alerted = False
+        self.next_score = 0
+
+    def add(self, query: Query) -> None:
+        self.queries.append(query)
+        self.total += 1
+        self.bytes_out += len(query.sub)
+        self.bytes_in += query.down
+        horizon = query.ts - self.seconds
+        while self.queries[0].ts < horizon:
+            self.queries.popleft()
+
+    def expired(self, ts: int) -> bool:
+        return ts - self.opened > self.seconds
+
+    def unique_share(self) -> float:
+        return len({q.sub for q in self.queries}) / len(self.queries)
+
+    def features(self, scorer: NameScorer) -> list[float]:
+        qs = self.queries
+        n = len(qs)
+        sums = [0.0] * len(NAME_FEATURES)
+        for q in qs:
+            if q.stats is None:
+                q.stats = scorer.stats(q.sub)
+            for i, v in enumerate(q.stats):
+                sums[i] += v
+        big = sum(1 for q in qs if q.qtype in _BIG_TYPES)
+        names = sum(1 for q in qs if q.qtype in _NAME_TYPES)
+        addrs = sum(1 for q in qs if q.qtype in _ADDR_TYPES)
+        ptrs = sum(1 for q in qs if q.qtype == PTR)
+        nx = sum(1 for q in qs if q.rcode == NXDOMAIN)
+        unanswered = sum(1 for q in qs if not q.answered)
+        down = sum(q.down for q in qs)
+        up = sum(len(q.sub) for q in qs)
+        chars = b"".join(q.sub for q in qs).replace(b".", b"")
+        window = [self.unique_share(), entropy(chars), max(len(q.sub) for q in qs), big / n,
+                  names / n, addrs / n, ptrs / n, nx / n, unanswered / n,
+                  math.log1p(down / n), math.log1p(up / n)]
+        return [s / n for s in sums] + window + timing(qs)
+
+
+def timing(qs) -> list[float]:
+    """Query rate and inter-arrival statistics (log seconds; coefficient of variation)."""
+    if len(qs) < 2:
+        return [0.0, 0.0, 0.0]
+    times = [q.ts for q in qs]
+    gaps = [(b - a) / 1e6 for a, b in zip(times, times[1:])]
+    mean = sum(gaps) / len(gaps)
+    span = (times[-1] - times[0]) / 1e6
+    var = sum((g - mean) ** 2 for g in gaps) / len(gaps)
+    cv = math.sqrt(var) / mean if mean > 0 else 0.0
+    return [math.log1p(len(qs) / max(span, 1e-3)), math.log1p(mean), cv]
