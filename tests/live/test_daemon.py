@@ -152,6 +152,9 @@ def test_daemon_on_a_mirror_port(tmp_path):
     assert dns and dns[0]["flow"]["pkts_toserver"] >= 1 and dns[0]["flow"]["pkts_toclient"] >= 1
     uploads = [f for f in flows if f.get("dest_port") == HTTP_PORT and f["src_ip"] == net.client_ip]
     assert len(uploads) == 4 and all(f["flow"]["alerted"] for f in uploads)  # 3 curl + the replayed one
+    keys = [(f["proto"], f["src_ip"], f.get("src_port"), f["dest_ip"], f.get("dest_port")) for f in flows
+            if f["proto"] in ("TCP", "UDP")]
+    assert len(keys) == len(set(keys))  # fanout kept every flow whole: never split over workers
     last = {w: s[-1] for w, s in stats_by_worker(evs).items()}
     assert set(last) == {0, 1}
     assert sum(s["stats"]["flow"]["total"] for s in last.values()) >= 2  # the restarted one counts anew

@@ -8,6 +8,7 @@ import calendar
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -138,3 +139,23 @@ def test_full_tmpfs_is_a_loud_error_and_nonzero_exit(private_net, tmp_path):
     assert r.returncode == EXIT_OUTPUT_FAILED and "output_failed" in r.stderr
     assert len(written) > 8000  # it wrote until the disk was full
     assert all(json.loads(line)["event_type"] == "stats" for line in written.splitlines()[:-1])
+
+
+def test_eve_to_stdout_gets_whole_lines_from_both_workers(private_net, tmp_path):
+    cfg = tmp_path / "dlp.yaml"
+    cfg.write_text("version: 1\nstats_interval: 0.1\ninterfaces:\n  - name: lo\n    workers: 2\n"
+                   "outputs:\n  metrics: null\n")
+    proc = subprocess.Popen(["ip", "netns", "exec", private_net, sys.executable, "-m", "dlp", "run",
+                             "--config", str(cfg), "--eve", "-"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        lines = [proc.stdout.readline() for _ in range(40)]  # 2 workers x 10 stats/s: ~2 s
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    evs = [json.loads(line) for line in lines + rest.splitlines(keepends=True)]
+    assert {e["dlp"]["worker"] for e in evs} == {0, 1} and {e["event_type"] for e in evs} == {"stats"}
