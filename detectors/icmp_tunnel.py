@@ -6,7 +6,7 @@ An echo session is (requester, responder, identifier). Two rules:
 | sid offset | rule                  | fires when                                                   | sev |
 |------------|-----------------------|--------------------------------------------------------------|-----|
 | 1          | icmp_tunnel.magic     | an echo payload starts with a tunnel's magic number (ptunnel 0xD5200880, ptunnel-ng 0xDEADC0DE by default; `magics`) | 1 |
-| 2          | icmp_tunnel.behaviour | after `min_messages`, one of: `min_mismatches` replies whose payload differs from their request's; requests changing size at least `min_size_changes` times and on `size_change_ratio` of requests; `min_random` payloads of `random_min_bytes` or more that do not compress (random or encrypted) | 2 |
+| 2          | icmp_tunnel.behaviour | after `min_messages`, one of: `min_mismatches` replies whose payload differs from their request's; `min_unsolicited` replies to no request seen, on `unsolicited_ratio` of replies (a tunnel's server sends data in replies); messages changing size (per direction) at least `min_size_changes` times and on `size_change_ratio` of messages; `min_random` payloads of `random_min_bytes` or more that do not compress (random or encrypted) | 2 |
 
 What ordinary ping does and why it stays quiet: Linux iputils sends a timestamp and a
 counting pattern (0x10, 0x11, ... 0xff, 0x00 ...; highly compressible even though each byte
@@ -38,7 +38,9 @@ class _Session:
     requests: int = 0
     pending: dict = field(default_factory=dict)  # seq -> hash of the request's payload
     mismatches: int = 0
-    last_size: int | None = None
+    unsolicited: int = 0
+    replies: int = 0
+    last_size: list = field(default_factory=lambda: [None, None])  # request, reply
     size_changes: int = 0
     sizes: set = field(default_factory=set)
     random: int = 0
@@ -55,6 +57,8 @@ class IcmpTunnelDetector:
         magics: tuple[str, ...] = ("0xD5200880", "0xDEADC0DE")
         min_messages: int = 4
         min_mismatches: int = 2
+        min_unsolicited: int = 8
+        unsolicited_ratio: float = 0.25
         min_size_changes: int = 8
         size_change_ratio: float = 0.25
         random_min_bytes: int = 128
@@ -73,12 +77,14 @@ class IcmpTunnelDetector:
             for m in self.magics:
                 _parse_magic(m)
             parse_endpoints(self.allow_hosts, "allow_hosts")
-            for name in ("min_messages", "min_mismatches", "min_size_changes", "min_random",
+            for name in ("min_messages", "min_mismatches", "min_unsolicited", "min_size_changes", "min_random",
                          "random_min_bytes", "max_sessions", "max_pending", "alert_interval_seconds"):
                 if getattr(self, name) < 1:
                     raise ValueError(f"{name} must be positive")
-            if not 0 < self.size_change_ratio <= 1 or not 0 < self.random_ratio <= 2:
-                raise ValueError("size_change_ratio must be in (0, 1], random_ratio in (0, 2]")
+            if not 0 < self.size_change_ratio <= 1 or not 0 < self.unsolicited_ratio <= 1 \
+                    or not 0 < self.random_ratio <= 2:
+                raise ValueError("size_change_ratio and unsolicited_ratio must be in (0, 1], "
+                                 "random_ratio in (0, 2]")
             for sev in (self.magic_severity, self.behaviour_severity):
                 if not 1 <= sev <= 4:
                     raise ValueError("severities must be 1 (high) to 4 (low)")
@@ -118,19 +124,24 @@ class IcmpTunnelDetector:
         s.largest = max(s.largest, len(payload))
         if len(payload) >= p.random_min_bytes and compress_ratio(payload) >= p.random_ratio:
             s.random += 1
-        if item.is_echo_request:
+        request = item.is_echo_request
+        last = s.last_size[not request]
+        if last is not None and len(payload) != last:
+            s.size_changes += 1
+        s.last_size[not request] = len(payload)
+        if len(s.sizes) < 64:
+            s.sizes.add(len(payload))
+        if request:
             s.requests += 1
-            if s.last_size is not None and len(payload) != s.last_size:
-                s.size_changes += 1
-            s.last_size = len(payload)
-            if len(s.sizes) < 64:
-                s.sizes.add(len(payload))
             if len(s.pending) >= p.max_pending:
                 s.pending.pop(next(iter(s.pending)))
             s.pending[item.seq] = hash(payload)
             return
+        s.replies += 1
         expected = s.pending.pop(item.seq, None)
-        if expected is not None and expected != hash(payload):
+        if expected is None:
+            s.unsolicited += 1
+        elif expected != hash(payload):
             s.mismatches += 1
 
     def _behaviour(self, s: _Session) -> list[str]:
@@ -140,7 +151,9 @@ class IcmpTunnelDetector:
         reasons = []
         if s.mismatches >= p.min_mismatches:
             reasons.append("reply_differs")
-        if s.size_changes >= p.min_size_changes and s.size_changes >= p.size_change_ratio * s.requests:
+        if s.unsolicited >= p.min_unsolicited and s.unsolicited >= p.unsolicited_ratio * s.replies:
+            reasons.append("unsolicited_replies")
+        if s.size_changes >= p.min_size_changes and s.size_changes >= p.size_change_ratio * s.messages:
             reasons.append("size_varies")
         if s.random >= p.min_random:
             reasons.append("random_payload")
@@ -155,7 +168,8 @@ class IcmpTunnelDetector:
         covert = {
             "type": "icmp_tunnel", "indicators": reasons, "requester": key[0], "responder": key[1],
             "ident": key[2], "messages": s.messages, "requests": s.requests,
-            "reply_mismatches": s.mismatches, "size_changes": s.size_changes,
+            "replies": s.replies, "reply_mismatches": s.mismatches, "unsolicited_replies": s.unsolicited,
+            "size_changes": s.size_changes,
             "distinct_sizes": len(s.sizes), "random_payloads": s.random, "largest_payload": s.largest,
             **details,
         }

@@ -20,8 +20,8 @@ Inputs: FlowEvent (open, established, anomaly, close) and DnsTransaction. Signat
 The midstream grace: a capture (or a monitoring port) starts in the middle of sessions, so
 for `midstream_grace_seconds` after the first packet the detector sees, pickups are normal.
 Each event alerts at most once per (event, source, destination) per `alert_interval_seconds`
-(scans and floods: per source, per service). Sources in `allow_sources` (your vulnerability
-scanner) raise nothing. State is bounded: `max_hosts` sources/services, `max_flows` flows
+(scans: per source; floods: per service; anomalies: per anomaly name too). Sources in
+`allow_sources` (your vulnerability scanner) raise nothing. State is bounded: `max_hosts` sources/services, `max_flows` flows
 waiting for their handshake or close, `max_tracked` distinct members per counter.
 The alert's `spi` object names the event and its counts.
 """
@@ -166,7 +166,7 @@ class SpiDetector:
         if event is None:
             return []
         src, dst = sender(ev.flow, ev.direction)
-        return self._alert(event, ev, (src, dst), {"anomaly": ev.name}, src=src)
+        return self._alert(event, ev, (src, dst, ev.name), {"anomaly": ev.name}, src=src)
 
     def _on_close(self, ev: FlowEvent) -> list[Finding]:
         if self.established.pop(ev.flow.flow_id) is not None:

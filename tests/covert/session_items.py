@@ -3,6 +3,8 @@ feeds them in order and collects findings."""
 
 from __future__ import annotations
 
+import os
+
 from detectors.base import DnsTransaction, FlowEvent, FlowInfo, IcmpMessage
 
 US = 1_000_000
@@ -64,4 +66,45 @@ def by_rule(findings) -> dict:
     out: dict = {}
     for f in findings:
         out[f.rule] = out.get(f.rule, 0) + 1
+    return out
+
+
+# -- replaying captures through the whole pipeline (in process, real EVE events) -------------
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SESSION_DETECTORS = ("icmp_tunnel", "beacon", "spi")
+
+
+def replay_events(pcap: str, rules_text: str | None = None) -> list[dict]:
+    """Every EVE event `dlp replay` would write for `pcap`, with the default rules or
+    `rules_text` (a rules file's YAML)."""
+    from dlp.outputs.eve import EveWriter
+    from dlp.pipeline import replay
+    from dlp.rules import load, parse
+
+    class Keep(EveWriter):
+        def __init__(self):
+            super().__init__(None)
+            self.events = []
+
+        def write(self, event, flush=False):
+            super().write(event, flush)
+            self.events.append(event)
+
+    ruleset = parse(rules_text) if rules_text else load(os.path.join(ROOT, "rules", "default.yaml"))
+    writer = Keep()
+    replay([pcap], ruleset, writer)
+    return writer.events
+
+
+def alerts(events, detector: str | None = None) -> list[dict]:
+    return [e for e in events if e["event_type"] == "alert"
+            and (detector is None or e["alert"]["detector"] == detector)]
+
+
+def signatures(events, detectors=SESSION_DETECTORS) -> dict:
+    """signature -> count, for alerts of the session detectors."""
+    out: dict = {}
+    for e in alerts(events):
+        if e["alert"]["detector"] in detectors:
+            out[e["alert"]["signature"]] = out.get(e["alert"]["signature"], 0) + 1
     return out

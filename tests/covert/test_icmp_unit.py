@@ -153,3 +153,14 @@ def test_bad_settings_are_file_line_errors():
         parse("version: 1\ndetectors:\n  icmp_tunnel:\n    magics: [zz]\n")
     with pytest.raises(ConfigError, match=r"<rules>:4: .*allow_hosts"):
         parse("version: 1\ndetectors:\n  icmp_tunnel:\n    allow_hosts: [not-an-ip]\n")
+
+
+def test_replies_to_no_request_alert_and_a_few_lost_requests_do_not():
+    items = pings(lambda s: linux_payload(56, s), 4)
+    items += [echo(b"<html>" + bytes(50), request=False, seq=100 + n, ts=T0 + 10 * US + n) for n in range(10)]
+    found = run(det(), items)
+    assert by_rule(found) == {"icmp_tunnel.behaviour": 1}
+    assert found[0].objects["covert"]["indicators"] == ["unsolicited_replies"]
+    # a capture that missed a few requests of a long ping
+    items = [i for i in pings(lambda s: linux_payload(56, s), 100) if not (i.is_echo_request and i.seq % 15 == 0)]
+    assert run(det(), items) == []
