@@ -8,8 +8,9 @@ import os
 import sys
 
 from tools.covert_net import beacon, icmp, spi
+from tools.covert_net.lab import record_set
 
-KINDS = {"icmp": icmp.record_all, "spi": spi.record_all, "beacon": beacon.record_all}
+KINDS = {"icmp": icmp.CAPTURES, "spi": spi.CAPTURES, "beacon": beacon.CAPTURES}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -21,9 +22,9 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         print("needs root (network namespaces, tcpdump, raw sockets)", file=sys.stderr)
         return 2
-    for kind, record in KINDS.items():
+    for kind, captures in KINDS.items():
         if args.kind in (kind, "all"):
-            for path in record(os.path.join(args.out, kind)):
+            for path in record_set(os.path.join(args.out, kind), captures):
                 print(f"{path}: {os.path.getsize(path)} bytes")
     return 0
 

@@ -89,9 +89,5 @@ def record_download(path: str, suffix: str = "d") -> str:
     return _record(path, suffix, lambda get: get("/big.bin", "--limit-rate", "256k"), stretched=False)
 
 
-def record_all(out: str) -> list[str]:
-    os.makedirs(out, exist_ok=True)
-    return [record_beacon(os.path.join(out, "beacon.pcap")),
-            record_poller(os.path.join(out, "poller.pcap")),
-            record_browsing(os.path.join(out, "browsing.pcap")),
-            record_download(os.path.join(out, "download.pcap"))]
+CAPTURES = (("beacon.pcap", record_beacon), ("poller.pcap", record_poller),
+            ("browsing.pcap", record_browsing), ("download.pcap", record_download))

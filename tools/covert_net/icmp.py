@@ -4,6 +4,7 @@ Windows' alphabet payload sent by nping); path-MTU discovery through a smaller-M
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import time
@@ -81,9 +82,6 @@ def record_pmtu(path: str, suffix: str = "m") -> str:
     return size_ok(path)
 
 
-def record_all(out: str) -> list[str]:
-    os.makedirs(out, exist_ok=True)
-    return [record_ptunnel(os.path.join(out, "ptunnel_ng.pcap")),
-            record_ptunnel(os.path.join(out, "ptunnel_ng_custom_magic.pcap"), magic="0x51F3A2C7", text=True),
-            record_pings(os.path.join(out, "ping_benign.pcap")),
-            record_pmtu(os.path.join(out, "pmtu.pcap"))]
+CAPTURES = (("ptunnel_ng.pcap", record_ptunnel),
+            ("ptunnel_ng_custom_magic.pcap", functools.partial(record_ptunnel, magic="0x51F3A2C7", text=True)),
+            ("ping_benign.pcap", record_pings), ("pmtu.pcap", record_pmtu))

@@ -72,6 +72,12 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+def record_set(out: str, captures) -> list[str]:
+    """Record each (file name, recorder) of `captures` into directory `out`."""
+    os.makedirs(out, exist_ok=True)
+    return [record(os.path.join(out, name)) for name, record in captures]
+
+
 def size_ok(path: str, limit: int = 2_000_000) -> str:
     size = os.path.getsize(path)
     if size > limit:

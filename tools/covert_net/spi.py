@@ -105,9 +105,5 @@ def record_ordinary(path: str, suffix: str = "o") -> str:
     return size_ok(path)
 
 
-def record_all(out: str) -> list[str]:
-    os.makedirs(out, exist_ok=True)
-    return [record_scans(os.path.join(out, "scans.pcap")),
-            record_synflood(os.path.join(out, "synflood.pcap")),
-            record_injection(os.path.join(out, "injection.pcap")),
-            record_ordinary(os.path.join(out, "ordinary.pcap"))]
+CAPTURES = (("scans.pcap", record_scans), ("synflood.pcap", record_synflood),
+            ("injection.pcap", record_injection), ("ordinary.pcap", record_ordinary))
