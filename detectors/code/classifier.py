@@ -382,7 +382,13 @@ _DQ3, _SQ3 = '"' * 3, "'" * 3
 _STRING_LINE = re.compile(r"""^[rbuf]*(["'`]).*\1\s*[,);+\]]*\s*$""")
 
 
+# a Markdown/reST table row: cells between pipes, no statement punctuation
+_TABLE_ROW = re.compile(r"^\|(?:[^|;{}=]*\|){2,}$")
+
+
 def _kind(s: str, best: float) -> str:
+    if _TABLE_ROW.match(s):
+        return "data"
     if "#" in s or "//" in s or "/*" in s:
         s = _TRAILING_COMMENT.sub("", s) or s
     if _STRING_LINE.match(s):
