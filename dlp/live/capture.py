@@ -34,7 +34,7 @@ PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC = 1, 1
 PACKET_RX_RING, PACKET_STATISTICS, PACKET_VERSION, PACKET_FANOUT = 5, 6, 10, 18
 TPACKET_V3 = 2
 PACKET_FANOUT_HASH, PACKET_FANOUT_FLAG_DEFRAG = 0, 0x8000
-SO_ATTACH_FILTER = 26
+SO_ATTACH_FILTER, SO_RCVBUFFORCE = 26, 33
 ETH_P_ALL = 0x0003
 TP_STATUS_USER, TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 1, 0x10, 0x40
 
@@ -185,7 +185,10 @@ class RecvCapture:
     def __init__(self, interface: str, fanout_group: int | None = None, bpf=None,
                  promisc: bool = True, defrag: bool = True, rcvbuf_mib: int = 64):
         self.sock = _open_socket(interface, bpf, promisc)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf_mib * 1024 * 1024)
+        try:  # past net.core.rmem_max, as the ring is not bound by it (needs CAP_NET_ADMIN)
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_mib * 1024 * 1024)
+        except PermissionError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf_mib * 1024 * 1024)
         _join(self.sock, interface, fanout_group, defrag)
         self.sock.setblocking(False)
         self.poller = select.poll()

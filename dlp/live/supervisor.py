@@ -126,6 +126,8 @@ class Supervisor:
                 parent_end.close()
                 for child in self.children.values():
                     child.sock.close()
+                if self.metrics_server:  # the listening socket stays the supervisor's
+                    self.metrics_server.server.socket.close()
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                     signal.signal(sig, signal.SIG_DFL)
                 code = worker_main(spec, self.ruleset, child_end)
