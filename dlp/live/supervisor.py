@@ -37,12 +37,31 @@ MAX_QUICK_DEATHS, QUICK_DEATH_WINDOW = 5, 30.0
 STOP_GRACE = 60.0
 
 
+class LineSplitter:
+    """Bytes of a worker's stream in, whole lines out (without their newline); the start of
+    a line waits in `pending` until its end arrives."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self):
+        self.pending = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        end = data.rfind(b"\n")
+        if end < 0:
+            self.pending += data
+            return []
+        lines = (self.pending + data[:end]).split(b"\n")
+        self.pending = data[end + 1:]
+        return lines
+
+
 class _Child:
-    __slots__ = ("spec", "pid", "sock", "buffer", "started", "exit_code")
+    __slots__ = ("spec", "pid", "sock", "lines", "started", "exit_code")
 
     def __init__(self, spec: WorkerSpec, pid: int, sock: socket.socket):
         self.spec, self.pid, self.sock = spec, pid, sock
-        self.buffer = b""
+        self.lines = LineSplitter()
         self.started = time.monotonic()
         self.exit_code: int | None = None
 
@@ -152,13 +171,9 @@ class Supervisor:
         if not data:
             self.selector.unregister(child.sock)
             return False
-        data = child.buffer + data
-        end = data.rfind(b"\n")
-        if end < 0:
-            child.buffer = data
-            return True
-        child.buffer = data[end + 1:]
-        self.outputs.write_lines(data[:end].split(b"\n"))
+        lines = child.lines.feed(data)
+        if lines:
+            self.outputs.write_lines(lines)
         return True
 
     def _reap(self) -> None:
@@ -173,7 +188,7 @@ class Supervisor:
                 log.info("worker_stopped", worker=index, pid=child.pid)
                 continue
             log.error("worker_died", worker=index, pid=child.pid, exit_code=code,
-                      lost_partial_line_bytes=len(child.buffer))
+                      lost_partial_line_bytes=len(child.lines.pending))
             if self.stopping:
                 self.exit_code = EXIT_WORKER_FAILED
                 continue
