@@ -13,6 +13,7 @@ LOW_BAR = """version: 1
 detectors:
   beacon:
     min_score: 0.01
+    min_regularity: 0
     alert_interval_seconds: 100000
 """
 
@@ -45,3 +46,4 @@ def test_browsing_scores_well_below_the_threshold():
     scored = alerts(replay_events(os.path.join(BEACON, "browsing.pcap"), LOW_BAR), "beacon")
     assert scored, "the browsing capture has enough connections to be scored"
     assert max(a["covert"]["score"] for a in scored) < 0.75
+    assert max(a["covert"]["regularity"] for a in scored) < 0.75  # min_regularity
