@@ -32,12 +32,13 @@ def render(card: dict, command: str) -> str:
         "Written by `dlp train`; do not edit by hand. Rebuild the model and this card with:", "",
         f"    {command}", "",
         "## What it is", "",
-        "A scikit-learn random forest (60 trees, depth <= 8, balanced class weights) scoring",
+        "A scikit-learn random forest (100 trees, depth <= 8, balanced class weights) scoring",
         "windows of DNS queries per (client, registered domain); see detectors/dns_tunnel.py and",
         "docs/covert-dns.md. Stored with skops; loading trusts only the types listed in",
         "detectors/covert/model.py (TRUSTED). Never a pickle.", "",
-        f"- threshold: **{card['threshold']}** (lowest of 0.50, 0.55, ... above every benign",
-        "  training window's out-of-bag score)",
+        f"- threshold: **{card['threshold']}** (even odds with balanced class weights); out-of-bag, "
+        f"{card['oob_benign_alerting'][1]} of {card['oob_benign_alerting'][0]} benign training windows",
+        "  reach it (scored by trees that never saw them)",
         f"- training data sha256 (manifest + every capture): `{card['data_sha256']}`",
         f"- seed {card['seed']}; libraries: " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()),
         f"- training windows: {card['train_rows']} ({card['train_positive_rows']} tunnel); "
@@ -52,8 +53,12 @@ def render(card: dict, command: str) -> str:
         "Importance: " + ", ".join(f"{n} {v}" for n, v in card["importances"][:8]) + ".", "",
         "## Training captures (pcaps/covert/train)", "",
     ]
-    lines += _table(["capture", "family", "DNS transactions"],
-                    [[n, f, card["train_queries"].get(n, "-")] for n, f in card["train_captures"].items()])
+    cv = card["cv_by_capture"]
+    lines += ["Leave-one-capture-out: each capture scored by a model trained without it (so without",
+              "its family), at the threshold. A family with no relative in training is the weak spot.", ""]
+    lines += _table(["capture", "family", "DNS transactions", "windows (tunnel)", "left-out windows alerting"],
+                    [[n, f, card["train_queries"].get(n, "-"), f"{cv.get(n, [0, 0, 0])[0]} ({cv.get(n, [0, 0, 0])[1]})",
+                      cv.get(n, [0, 0, 0])[2]] for n, f in card["train_captures"].items()])
     lines += ["", "## Held-out evaluation (pcaps/covert/heldout: other record types, encodings, tools,",
               "zones and benign domains than training)", "",
               f"Windows: precision **{w['precision']}**, recall **{w['recall']}**, F1 **{w['f1']}** "

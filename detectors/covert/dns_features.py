@@ -12,8 +12,9 @@ hostname_bigrams.csv). Per window (`Window.features()`): the above averaged, plu
 subdomain share, character entropy of all subdomains together (short labels cannot show
 their encoding's entropy one by one, a window of them can), record-type shares (TXT, NULL
 and private types, CNAME/MX/SRV, A/AAAA, PTR), NXDOMAIN and unanswered ratios, bytes carried
-up (subdomain bytes) and down (answer rdata), and timing (rate, inter-arrival mean and
-coefficient of variation).
+up (subdomain bytes) and down (answer rdata), the spread of subdomain lengths and the share
+of the most common label-length shape (services fill fixed templates, encoders do not), and
+timing (rate, inter-arrival mean and coefficient of variation).
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ NAME_FEATURES = ("sub_len", "labels", "max_label", "entropy", "digit_share", "he
                  "odd_share", "bigram_ll")
 WINDOW_FEATURES = ("unique_share", "window_entropy", "max_sub_len", "big_type_share",
                    "name_type_share", "addr_type_share", "ptr_share", "nx_ratio",
-                   "unanswered_ratio", "log_down_per_query", "log_up_per_query")
+                   "unanswered_ratio", "log_down_per_query", "log_up_per_query", "length_cv",
+                   "top_shape_share")
 TIMING_FEATURES = ("log_rate", "log_mean_gap", "gap_cv")
 FEATURES = tuple(f"mean_{n}" for n in NAME_FEATURES) + WINDOW_FEATURES + TIMING_FEATURES
 
@@ -160,8 +162,25 @@ class Window:
         chars = b"".join(q.sub for q in qs).replace(b".", b"")
         window = [self.unique_share(), entropy(chars), max(len(q.sub) for q in qs), big / n,
                   names / n, addrs / n, ptrs / n, nx / n, unanswered / n,
-                  math.log1p(down / n), math.log1p(up / n)]
+                  math.log1p(down / n), math.log1p(up / n), length_cv(qs), top_shape_share(qs)]
         return [s / n for s in sums] + window + timing(qs)
+
+
+def length_cv(qs) -> float:
+    """Spread of subdomain lengths: services fill a fixed template (an md5, a reversed IP),
+    encoders cut data into pieces of varying size."""
+    lengths = [len(q.sub) for q in qs]
+    mean = sum(lengths) / len(lengths)
+    if mean == 0:
+        return 0.0
+    return math.sqrt(sum((v - mean) ** 2 for v in lengths) / len(lengths)) / mean
+
+
+def top_shape_share(qs) -> float:
+    """Share of queries whose subdomain has the most common shape (the lengths of its
+    labels, e.g. (32,) for an md5 lookup, (3, 5, 11) for a CDN edge name)."""
+    shapes = Counter(tuple(len(label) for label in q.sub.split(b".")) for q in qs)
+    return shapes.most_common(1)[0][1] / len(qs)
 
 
 def timing(qs) -> list[float]:

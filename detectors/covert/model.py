@@ -10,6 +10,7 @@ naming it, and so is a file whose features this version cannot compute.
 from __future__ import annotations
 
 import os
+import zipfile
 from array import array
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,8 @@ def save(model: TunnelModel, path: str) -> None:
     import skops.io as sio
 
     sio.dump({"format": FORMAT, "model": model.estimator, "features": list(model.features),
-              "threshold": model.threshold, "card": model.card}, path)
+              "threshold": model.threshold, "card": model.card}, path,
+             compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED]
     if untrusted:
         os.unlink(path)

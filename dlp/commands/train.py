@@ -22,21 +22,29 @@ def register(subparsers) -> None:
     p.add_argument("--public", default=None, metavar="DIR",
                    help="also evaluate the public tunnel captures in DIR (../shared/data/covert)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="score at which a window alerts, stored in the model (default 0.5)")
     p.set_defaults(func=run)
 
 
 def command_line(args) -> str:
     words = ["dlp train", "--manifest", args.manifest, "--out", args.out]
+    if args.threshold != 0.5:
+        words += ["--threshold", str(args.threshold)]
     if args.public:
         words += ["--public", args.public]
     return " ".join(words)
 
 
 def run(args) -> int:
+    from dlp.errors import ConfigError
+
+    if not 0.0 < args.threshold <= 1.0:
+        raise ConfigError(f"--threshold {args.threshold}: must be above 0 and at most 1")
     from detectors.covert import card as model_card
     from detectors.covert import evaluation, model, public, training
 
-    tunnel_model, card = training.build(args.manifest, args.seed)
+    tunnel_model, card = training.build(args.manifest, args.seed, args.threshold)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     model.save(tunnel_model, args.out)
     heldout = [c for c in training.load_manifest(args.manifest) if c.split == "heldout"]

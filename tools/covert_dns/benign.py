@@ -1,7 +1,8 @@
 """Benign DNS lookups, as varied as can be made offline: browsing, CDN and cloud hostnames,
 reverse (PTR) lookups, SRV service discovery, SPF/DKIM/DMARC TXT, DNS blocklist lookups
 (reversed-IP.zen.spamhaus.org), anti-virus reputation lookups with hash-like labels
-(<md5>.avqs.mcafee.com, <md5>.malware.hash.cymru.com). Each family has an "a" and a "b"
+(<md5>.avqs.mcafee.com, Spamhaus HBL <base32 sha256>._file.hbl.dq.spamhaus.net,
+<md5>.malware.hash.cymru.com, Sophos-style hex lookups). Each family has an "a" and a "b"
 variant on different domains, so training and held-out captures never share a domain.
 
 `queries(family, variant, rng, words)` returns (name, type) pairs; tools/covert_dns/record.py
@@ -11,6 +12,7 @@ sends them with `dig -f` through the lab resolver (answers from tools/covert_dns
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 
@@ -49,6 +51,10 @@ def _hex(rng: random.Random, n: int) -> str:
         hashlib.sha256(rng.randbytes(16)).hexdigest()[:n]
 
 
+def _b32(rng: random.Random, n: int) -> str:
+    return base64.b32encode(hashlib.sha256(rng.randbytes(16)).digest()).decode().lower()[:n]
+
+
 def _alnum(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
 
@@ -69,7 +75,9 @@ def cdn(rng, variant, words, n):
               lambda: (f"e{rng.randrange(1000, 9999)}.dscb.akamaiedge.net", "A"),
               lambda: (f"d{_alnum(rng, 13)}.cloudfront.net", "A"),
               lambda: (f"{rng.choice(words)}-{rng.choice(words)}.s3.us-east-1.amazonaws.com", "A"),
-              lambda: (f"{rng.choice(words)}.global.ssl.fastly.net", "A")),
+              lambda: (f"{rng.choice(words)}.global.ssl.fastly.net", "A"),
+              lambda: (f"{_hex(rng, 16)}.fp.measure.office.net", "A"),
+              lambda: (f"{_alnum(rng, 20)}.{rng.choice(words)}.cloudapp.azure.com", "A")),
         "b": (lambda: (f"rr{rng.randrange(1, 6)}---sn-{_alnum(rng, 8)}.googlevideo.com", "A"),
               lambda: (f"{rng.choice(words)}{rng.randrange(100)}.blob.core.windows.net", "A"),
               lambda: (f"{_alnum(rng, 10)}.execute-api.eu-west-1.amazonaws.com", "A"),
@@ -114,8 +122,9 @@ def dnsbl(rng, variant, words, n):
 
 
 def antivirus(rng, variant, words, n):
-    if variant == "a":
-        return [(f"{_hex(rng, 32)}.avqs.mcafee.com", "A") for _ in range(n)]
+    if variant == "a":  # McAfee GTI-style md5 lookups, Spamhaus HBL-style base32 file hashes
+        return [(f"{_hex(rng, 32)}.avqs.mcafee.com", "A") if i % 2 else
+                (f"{_b32(rng, 52)}._file.hbl.dq.spamhaus.net", "TXT") for i in range(n)]
     return [(f"{_hex(rng, 32)}.malware.hash.cymru.com", "TXT") if i % 2 else
             (f"{_hex(rng, 40)}.{_hex(rng, 8)}.sxl.sophosxl.net", "TXT") for i in range(n)]
 

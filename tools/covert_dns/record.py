@@ -59,8 +59,17 @@ SCENARIOS = [
     _iodine("iodine-txt-base64", "train", "TXT", "base64", "t.tun-b.example"),
     _iodine("iodine-cname-base128", "train", "CNAME", "base128", "x.tun-c.example"),
     Scenario("dns2tcp-txt", "train", "dns2tcp", "dns2tcp TXT", "d2t.tun-d.example", {"rtype": "TXT"}),
-    Scenario("exfil-fast", "train", "exfil", "slow exfil (fast pace)", "ex.tun-e.example",
+    Scenario("exfil-fast", "train", "exfil", "scripted exfil base32/A (fast pace)", "ex.tun-e.example",
              {"min_gap": 0.2, "max_gap": 1.0, "label_min": 8, "label_max": 16, "max_queries": 60}),
+    Scenario("exfil-hex-txt", "train", "exfil", "scripted exfil hex/TXT", "h.tun-l.example",
+             {"min_gap": 0.1, "max_gap": 0.6, "label_min": 10, "label_max": 30, "max_queries": 60,
+              "encoding": "hex", "qtype": "TXT"}),
+    Scenario("exfil-b64-long", "train", "exfil", "scripted exfil base64url/TXT, long names", "b.tun-m.example",
+             {"min_gap": 0.05, "max_gap": 0.3, "label_min": 60, "label_max": 180, "max_queries": 60,
+              "encoding": "base64url", "qtype": "TXT", "bytes": 6000}),
+    Scenario("exfil-hex-cname", "train", "exfil", "scripted exfil hex/CNAME, fixed 30", "c.tun-n.example",
+             {"min_gap": 0.05, "max_gap": 0.3, "label_min": 30, "label_max": 30, "max_queries": 60,
+              "encoding": "hex", "qtype": "CNAME", "bytes": 1000}),
     _iodine("iodine-mx-base64u", "heldout", "MX", "base64u", "m.tun-f.example"),
     _iodine("iodine-srv-base32", "heldout", "SRV", "base32", "s.tun-g.example"),
     _iodine("iodine-private-base128", "heldout", "PRIVATE", "base128", "p.tun-h.example"),
@@ -92,7 +101,7 @@ def run(scenario: Scenario, pcap: str, tag: str) -> None:
     with DnsLab(tag, forward=forward) as lab:
         with lab.capture(pcap):
             if scenario.kind == "benign":
-                dig_batch(lab, benign.queries(scenario.args["family"], variant, rng, domains, words))
+                dig_batch(lab, benign.queries(scenario.args["family"], variant, rng, domains, words, n=240))
                 return
             dig_batch(lab, benign.queries("browse", variant, rng, domains, words, n=15))
             if scenario.kind == "iodine":
@@ -105,7 +114,10 @@ def run(scenario: Scenario, pcap: str, tag: str) -> None:
                                 "--server", lab.server_ip, "--zone", scenario.zone,
                                 "--min-gap", str(a["min_gap"]), "--max-gap", str(a["max_gap"]),
                                 "--label-min", str(a["label_min"]), "--label-max", str(a["label_max"]),
-                                "--max-queries", str(a["max_queries"]), "--seconds", "500"], timeout=600)
+                                "--max-queries", str(a["max_queries"]), "--seconds", "500",
+                                "--encoding", a.get("encoding", "base32"), "--qtype", a.get("qtype", "A"),
+                                "--bytes", str(a.get("bytes", 400))],
+                               timeout=600)
 
 
 def manifest_entry(s: Scenario, path: str) -> dict:

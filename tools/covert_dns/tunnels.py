@@ -32,7 +32,7 @@ def _wait_for(proc: subprocess.Popen, marker: bytes, seconds: float) -> bytes:
     return seen
 
 
-def iodine(lab, zone: str, rtype: str, encoding: str, pings: int = 15, size: int = 600) -> None:
+def iodine(lab, zone: str, rtype: str, encoding: str, pings: int = 40, size: int = 800) -> None:
     """An iodine session forcing record type `rtype` and downstream `encoding`; `pings` echo
     requests of `size` bytes through the tunnel, then the client is stopped."""
     server = lab.start_server(["iodined", "-f", "-c", "-P", PASSWORD, "-l", "127.0.0.1", "-p",
