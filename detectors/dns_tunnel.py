@@ -42,7 +42,7 @@ class DnsTunnelParams:
     allow_domains: tuple[str, ...] = ()
     sample_count: int = 3
     sample_chars: int = 24
-    signature_id: int = 2400001
+    signature_id: int = 2630001
     signature: str = "DLP DNS tunnel or exfiltration"
     category: str = "Potential Corporate Privacy Violation"
     severity: int = 2
@@ -109,8 +109,9 @@ class DnsTunnelDetector:
         covert = {"domain": name_text(domain), "client": client, "score": round(score, 3),
                   "queries": window.total, "bytes_out": window.bytes_out, "bytes_in": window.bytes_in,
                   "sample": self._samples(window, domain)}
+        newest = window.queries[-1].ts
         extra = {"threshold": self.threshold, "window_seconds": p.window_seconds,
-                 "window_start": window.opened}
+                 "window_age_seconds": round((newest - window.opened) / 1e6, 3)}
         return Finding(self.name, p.signature_id, p.signature, p.category, p.severity, TOSERVER,
                        rule=self.name, extra=extra, objects={"covert": covert})
 
