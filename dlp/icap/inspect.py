@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 import ipaddress
 import secrets
 import socket
@@ -78,7 +79,12 @@ class Transaction:
         self.http.handle([BodyData(self.direction, data)], self.ts)
 
     def finish(self, truncated: bool = False) -> Verdict:
-        return self.inspector.decide(self, truncated)
+        try:
+            return self.inspector.decide(self, truncated)
+        finally:
+            # the session refers to us and we to it (its emit is our method): without this
+            # cycle broken, every transaction's bodies would wait for the garbage collector
+            self.http = None
 
     def _collect(self, flow, tx) -> None:
         self.inspector.inspect_tx(self, tx)
@@ -215,4 +221,9 @@ def _flow_for(request: IcapRequest) -> Flow:
 
 
 def _flow_info(flow: Flow) -> FlowInfo:
-    return FlowInfo(flow.flow_id, "TCP", ip_text(flow.cli), flow.cport, ip_text(flow.srv), flow.sport)
+    """What detectors see. Its flow id stands for "this client to this server": detectors
+    keep per-flow tallies (e.g. distinct cards per connection), and a fresh id per ICAP
+    transaction would make each a connection of its own and fill their tables."""
+    pair = hashlib.blake2b(flow.cli + flow.srv + flow.sport.to_bytes(2, "big"), digest_size=8).digest()
+    return FlowInfo(int.from_bytes(pair, "big") & ((1 << 51) - 1), "TCP", ip_text(flow.cli), flow.cport,
+                    ip_text(flow.srv), flow.sport)

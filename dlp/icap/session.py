@@ -1,5 +1,5 @@
 """One proxy connection, sans-I/O: bytes in, answers out. The server (server.py) only moves
-bytes; everything here runs in the one inspection thread, so detectors need no locks.
+bytes; all sessions run on its one event loop, so detectors need no locks.
 
 Per request: OPTIONS is answered at once; REQMOD/RESPMOD bodies stream into the inspector's
 transaction; a preview without `ieof` gets "100 Continue" (DLP needs the whole body) unless no

@@ -7,10 +7,12 @@ the order they were sent.
 
 from __future__ import annotations
 
+import binascii
 import os
 import shutil
 import struct
 import subprocess
+import tempfile
 from collections import defaultdict
 
 from dlp.capture.pcapfile import CaptureFile
@@ -20,6 +22,7 @@ from dlp.errors import ConfigError
 
 TSHARK = "tshark"
 SNAPLEN = 262144
+_DATA_FIRST = frozenset(b"0123456789abcdef\t")
 # client (ip text, port), server (ip text, port)
 Tuple = tuple[str, int, str, int]
 
@@ -65,9 +68,11 @@ def decrypt(capture: str, keylog: str, streams: int) -> dict[Tuple, list[list[tu
            "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport"]
     for i in range(streams):
         cmd += ["-z", f"follow,tls,raw,{i}"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    clients, followed = _parse(proc.stdout)
-    err = proc.stderr.read()
+    with tempfile.TemporaryFile() as err_file:  # stderr to a file: a full pipe would block tshark
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file)
+        clients, followed = _parse(proc.stdout)
+        err_file.seek(0)
+        err = err_file.read().decode(errors="replace")
     if proc.wait() != 0:
         raise ConfigError(f"tshark failed on the TLS flows: {err.strip()[-500:]}")
     out: dict[Tuple, list] = defaultdict(list)
@@ -84,8 +89,15 @@ def _parse(lines) -> tuple[dict[int, Tuple], dict[int, tuple[str, list]]]:
     followed: dict[int, tuple[str, list]] = {}
     stream, node0, chunks = None, "", []
     in_blocks = False
-    for line in lines:
-        line = line.rstrip("\n")
+    for raw in lines:
+        if stream is not None and raw and raw[0] in _DATA_FIRST:
+            # a chunk of data: node 0's unindented, node 1's after a tab
+            try:
+                chunks.append((1 if raw[0] == 9 else 0, binascii.unhexlify(raw.strip())))
+            except binascii.Error:
+                pass  # not data after all
+            continue
+        line = raw.decode("latin-1").rstrip("\n")
         if line.startswith("====="):
             in_blocks = True
             if stream is not None:
@@ -97,9 +109,6 @@ def _parse(lines) -> tuple[dict[int, Tuple], dict[int, tuple[str, list]]]:
             stream = int(line.rsplit(" ", 1)[1])
         elif line.startswith("Node 0: "):
             node0 = line[8:]
-        elif line and stream is not None and not line.startswith(("Follow:", "Node 1:")):
-            # node 0's data unindented, node 1's after a tab
-            chunks.append((1 if line[0] == "\t" else 0, bytes.fromhex(line.strip())))
     return clients, followed
 
 

@@ -62,6 +62,12 @@ class RunningServer:
         self.writer.close()
         self.loop.close()
 
+    def call(self, fn):
+        """Runs fn() on the server's event loop (as a SIGHUP would) and returns its result."""
+        async def run():
+            return fn()
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
     def events(self, kind: str | None = None) -> list[dict]:
         self.writer._fh.flush()
         with open(self.eve_path) as fh:

@@ -165,7 +165,7 @@ def test_reload_changes_istag_and_actions(icap_server, tmp_path):
         before = c.options().headers["istag"]
     with open(srv.server.rules_path, "w") as fh:
         fh.write("version: 1\ndetectors:\n  pan:\n    action: alert\n")
-    assert srv.server.pool.submit(srv.server.reload).result(10)
+    assert srv.call(srv.server.reload)
     with IcapClient("127.0.0.1", srv.port) as c:
         after = c.options().headers["istag"]
         answer = c.reqmod(http_post(CARD_JSON), CARD_JSON)
@@ -173,6 +173,6 @@ def test_reload_changes_istag_and_actions(icap_server, tmp_path):
     assert srv.events("alert")[-1]["alert"]["action"] == "allowed"
     with open(srv.server.rules_path, "w") as fh:
         fh.write("version: 1\ndetectors:\n  pan:\n    action: maybe\n")
-    assert not srv.server.pool.submit(srv.server.reload).result(10)  # rejected, rules kept
+    assert not srv.call(srv.server.reload)  # rejected, rules kept
     with IcapClient("127.0.0.1", srv.port) as c:
         assert c.options().headers["istag"] == after
