@@ -88,7 +88,24 @@ def save(model: TunnelModel, path: str) -> None:
         raise ConfigError(f"{path}: model needs types outside the trusted list: {', '.join(untrusted)}")
 
 
+_CACHE: dict[tuple, TunnelModel] = {}
+
+
 def load(path: str = DEFAULT_PATH) -> TunnelModel:
+    """The model at `path`; loaded once per file version (a rules reload or a second
+    pipeline reuses it, a retrained file is read again)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read model: {exc.strerror}") from None
+    key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        _CACHE.clear()  # one model in use at a time; do not keep old versions alive
+        _CACHE[key] = _load(path)
+    return _CACHE[key]
+
+
+def _load(path: str) -> TunnelModel:
     import skops.io as sio
 
     try:
