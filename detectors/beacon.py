@@ -15,7 +15,8 @@ RITA's beacon analysis does (four parts of equal weight, each 0..1):
 
 score = mean of the four. A pair (source ip, destination ip) is scored when a connection of
 it closes (FlowEvent "close": its start and bytes both ways), once it has `min_connections`
-over at least `min_duration_seconds`, then after every `eval_every` more. It alerts at
+over at least `min_duration_seconds`, then after every `eval_every` more (or an eighth of
+its connections so far, whichever is more: a busy pair is not re-scored on every close). It alerts at
 `min_score` or above when its intervals are also regular on their own (1 - MAD/median of
 the intervals at least `min_regularity`: random arrivals with identical sizes otherwise
 score high on size, histogram and duration alone), as rule `beacon`, sid `signature_id`, at
@@ -36,14 +37,13 @@ Bounded: `max_pairs` pairs (least recently active dropped), `max_samples` connec
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
 from detectors.base import FlowEvent, Finding
 from detectors.session.addresses import any_match, parse_endpoints
 from detectors.session.bounded import AlertLimiter, LruMap
-from detectors.session.stats import dispersion_score, evenness_score, mode, skew_score
+from detectors.session.stats import dispersion_score, evenness_score, median, mode, skew_score
 
 US = 1_000_000
 
@@ -91,7 +91,7 @@ def score_connections(conns, observed: float, bins: int) -> BeaconScore:
     histogram = evenness_score(counts)
     duration = min(1.0, span / observed) if observed > 0 else 0.0
     return BeaconScore((timing + size + histogram + duration) / 4, regularity, timing, size, histogram, duration,
-                       len(starts), statistics.median(intervals) / US, statistics.median(sizes),
+                       len(starts), median(intervals) / US, median(sizes),
                        span / US)
 
 
@@ -160,7 +160,8 @@ class BeaconDetector:
         if len(pair.ports) < 16:
             pair.ports.add(flow.dest_port)
         pair.seen += 1
-        if len(pair.conns) < p.min_connections or (pair.scored_at and pair.seen - pair.scored_at < p.eval_every):
+        if len(pair.conns) < p.min_connections or \
+                (pair.scored_at and pair.seen - pair.scored_at < max(p.eval_every, pair.seen // 8)):
             return []
         starts = [s for s, _ in pair.conns]
         if max(starts) - min(starts) < p.min_duration_seconds * US:

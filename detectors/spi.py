@@ -187,9 +187,9 @@ class SpiDetector:
         count = ports.add((ev.flow.dest_ip, ev.flow.dest_port), ev.ts)
         if count < p.scan_min_ports:
             return []
-        hosts = len({ip for ip, _ in ports.seen})
-        return self._alert("port_scan_" + kind, ev, (src,), {
-            "distinct_ports": count, "hosts": hosts, "window_seconds": p.scan_window_seconds}, src=src)
+        return self._alert("port_scan_" + kind, ev, (src,), lambda: {
+            "distinct_ports": count, "hosts": len({ip for ip, _ in ports.seen}),
+            "window_seconds": p.scan_window_seconds}, src=src)
 
     def _no_session(self, ev: FlowEvent) -> list[Finding]:
         if ev.start - self.first_ts < self.params.midstream_grace_seconds * US:
@@ -216,8 +216,10 @@ class SpiDetector:
                            direction=1)
 
     # -- alerts -------------------------------------------------------------------------
-    def _alert(self, event: str, item, key: tuple, details: dict, src: str | None = None,
+    def _alert(self, event: str, item, key: tuple, details, src: str | None = None,
                direction: int | None = None) -> list[Finding]:
+        """A finding for `event` unless disabled, allowed or rate-limited; `details` is the
+        `spi` object's content, or a function making it (only called for an alert)."""
         p = self.params
         src = src or item.flow.src_ip
         if event not in self.enabled or any_match(self.allow, src) or \
@@ -227,4 +229,5 @@ class SpiDetector:
         if direction is None:
             direction = getattr(item, "direction", 0)
         return [Finding(self.name, p.signature_id_base + offset, signature, p.category, severity,
-                        direction, rule="spi." + event, objects={"spi": {"event": event, **details}})]
+                        direction, rule="spi." + event,
+                        objects={"spi": {"event": event, **(details() if callable(details) else details)}})]
