@@ -22,6 +22,7 @@ The alert's `covert` object lists the indicators and counts; payloads are never 
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 from detectors.base import Finding, IcmpMessage
@@ -36,7 +37,7 @@ MAGIC_RULE, BEHAVIOUR_RULE = 1, 2
 class _Session:
     messages: int = 0
     requests: int = 0
-    pending: dict = field(default_factory=dict)  # seq -> hash of the request's payload
+    pending: dict = field(default_factory=dict)  # seq -> (size, CRC-32) of the request payload
     mismatches: int = 0
     unsolicited: int = 0
     replies: int = 0
@@ -135,13 +136,13 @@ class IcmpTunnelDetector:
             s.requests += 1
             if len(s.pending) >= p.max_pending:
                 s.pending.pop(next(iter(s.pending)))
-            s.pending[item.seq] = hash(payload)
+            s.pending[item.seq] = (len(payload), zlib.crc32(payload))
             return
         s.replies += 1
         expected = s.pending.pop(item.seq, None)
         if expected is None:
             s.unsolicited += 1
-        elif expected != hash(payload):
+        elif expected != (len(payload), zlib.crc32(payload)):
             s.mismatches += 1
 
     def _behaviour(self, s: _Session) -> list[str]:
