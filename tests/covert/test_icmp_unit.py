@@ -171,3 +171,11 @@ def test_payloads_may_be_writable_buffers():
     items = [echo(memoryview(bytearray(b"\xde\xad\xc0\xde" + bytes(200))), seq=1),
              echo(memoryview(bytearray(b"other" * 40)), request=False, seq=1)]
     assert by_rule(run(det(), items)) == {"icmp_tunnel.magic": 1}
+
+
+def test_only_echo_is_inspected():
+    d = det()
+    for version, type_ in ((6, 135), (6, 134), (4, 13), (6, 1), (4, 11)):  # ND, RA, timestamp, errors
+        msg = IcmpMessage(info("10.0.0.1", 0, "10.0.0.2", 0, "ICMP"), T0, 0, version, type_, 0, 0, 0,
+                          b"\xde\xad\xc0\xde" + bytes(60))
+        assert not d.applies(msg)
