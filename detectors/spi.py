@@ -5,14 +5,14 @@ Inputs: FlowEvent (open, established, anomaly, close) and DnsTransaction. Signat
 
 | n  | event                    | raised when                                                        | sev |
 |----|--------------------------|--------------------------------------------------------------------|-----|
-| 1  | no_session               | a TCP flow opened by an ACK or data segment (no handshake seen), more than `midstream_grace_seconds` after the first packet, and the peer answered only with RST or not at all (a session resumed after an idle timeout gets real answers and stays quiet) | 3 |
+| 1  | no_session               | a TCP flow opened by an ACK or data segment (no handshake seen), more than `midstream_grace_seconds` after the first packet, and the peer answered only with RST (a session resumed after an idle timeout gets real answers; a silent peer may be a one-sided mirror: both stay quiet) | 3 |
 | 2  | syn_flood                | `syn_flood_half_open` handshakes to one service (ip, port) started and not completed within `syn_flood_window_seconds` | 2 |
 | 3  | port_scan_syn            | one source's TCP flows that never completed a handshake reached `scan_min_ports` distinct (destination ip, port) within `scan_window_seconds`; the scan's kind is its first segment's flags: SYN | 2 |
 | 4  | port_scan_null           | ... no flags                                                       | 2 |
 | 5  | port_scan_fin            | ... FIN alone                                                      | 2 |
 | 6  | port_scan_xmas           | ... FIN+PSH+URG                                                    | 2 |
 | 7  | port_scan_other          | ... any other first segment (ACK, SYN+FIN, ...)                    | 2 |
-| 8  | invalid_flags            | flow anomaly tcp.null_scan, tcp.xmas_scan, tcp.syn_fin, tcp.syn_rst, tcp.fin_rst, tcp.fin_without_ack, tcp.reserved_flags or tcp.invalid_flags_* | 3 |
+| 8  | invalid_flags            | flow anomaly tcp.null_scan, tcp.xmas_scan, tcp.syn_fin, tcp.syn_rst, tcp.fin_rst, tcp.fin_without_ack, tcp.reserved_flags or tcp.invalid_flags_*; except a FIN without ACK in a flow its client opened with a SYN (stacks that close before the handshake completes do that) | 3 |
 | 9  | rst_out_of_window        | flow anomaly tcp.rst_out_of_window (a reset far from the sender's sequence space: injection) | 2 |
 | 10 | data_out_of_window       | flow anomaly tcp.data_out_of_window (data far outside the receiver's window: injection) | 2 |
 | 11 | dns_answer_without_query | a DNS response nobody asked for (after the midstream grace): cache poisoning, or a tunnel's server pushing data | 3 |
@@ -163,7 +163,7 @@ class SpiDetector:
 
     def _on_anomaly(self, ev: FlowEvent) -> list[Finding]:
         event = anomaly_event(ev.name)
-        if event is None:
+        if event is None or ev.name == "tcp.fin_without_ack" and ev.first_flags & SYN:
             return []
         src, dst = sender(ev.flow, ev.direction)
         return self._alert(event, ev, (src, dst, ev.name), {"anomaly": ev.name}, src=src)
@@ -194,14 +194,14 @@ class SpiDetector:
     def _no_session(self, ev: FlowEvent) -> list[Finding]:
         if ev.start - self.first_ts < self.params.midstream_grace_seconds * US:
             return []
-        # who answered? the receiving host of a segment with no session resets it (or a
-        # filter drops it); a live session resumed after an idle timeout gets real answers
+        # who answered? the receiving host of a segment with no session resets it; a live
+        # session resumed after an idle timeout gets real answers; no answer at all may be
+        # a filter, or a mirror that shows one direction only: not evidence enough
         for d in (0, 1):
-            peer_flags, peer_pkts = ev.tcp_flags[1 - d], ev.pkts[1 - d]
-            if ev.pkts[d] and (peer_pkts == 0 or peer_flags & ~(RST | ACK) == 0 and peer_flags & RST):
+            peer_flags = ev.tcp_flags[1 - d]
+            if ev.pkts[d] and ev.pkts[1 - d] and peer_flags & RST and not peer_flags & ~(RST | ACK):
                 src, dst = sender(ev.flow, d)
-                return self._alert("no_session", ev, (src, dst), {"peer_answer": "rst" if peer_pkts else "none"},
-                                   src=src, direction=d)
+                return self._alert("no_session", ev, (src, dst), {"peer_answer": "rst"}, src=src, direction=d)
         return []
 
     def _dns_answer(self, tx: DnsTransaction) -> list[Finding]:

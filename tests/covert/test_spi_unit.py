@@ -93,6 +93,17 @@ def test_ack_with_no_session_after_the_grace_answered_by_rst():
     resumed = [*late[:2], flow_event("close", f, T0 + 95 * US, start=T0 + 90 * US, first_flags=ACK,
                                      pkts=(5, 5), tcp_flags=(ACK | PSH, ACK | PSH))]
     assert run(det(), start_capture() + resumed) == []  # an idle session resumed: answered
+    silent = [*late[:2], flow_event("close", f, T0 + 95 * US, start=T0 + 90 * US, first_flags=ACK,
+                                    pkts=(4, 0), tcp_flags=(ACK | PSH, 0))]
+    assert run(det(), start_capture() + silent) == []  # a filter, or a one-sided mirror
+
+
+def test_fin_without_ack_after_a_syn_is_a_quirk_not_an_alert():
+    f = info("10.0.0.2", 40000, "10.0.0.1", 443)
+    quirk = flow_event("anomaly", f, T0 + US, name="tcp.fin_without_ack", first_flags=SYN)
+    assert run(det(), start_capture() + [quirk]) == []
+    probe = flow_event("anomaly", f, T0 + US, name="tcp.fin_without_ack", first_flags=FIN)
+    assert by_rule(run(det(), start_capture() + [probe])) == {"spi.invalid_flags": 1}
 
 
 def test_injection_and_invalid_flag_anomalies_name_the_sender():
