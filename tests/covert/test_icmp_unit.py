@@ -179,3 +179,18 @@ def test_only_echo_is_inspected():
         msg = IcmpMessage(info("10.0.0.1", 0, "10.0.0.2", 0, "ICMP"), T0, 0, version, type_, 0, 0, 0,
                           b"\xde\xad\xc0\xde" + bytes(60))
         assert not d.applies(msg)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0, 8, 128, 129, 3, 11]), st.integers(0, 65535),
+                          st.integers(0, 65535), st.binary(max_size=600), st.integers(-10**12, 10**16)),
+                max_size=60))
+def test_any_echo_sequence_is_handled(messages):
+    d = det(max_sessions=4, max_pending=3)
+    for type_, ident, seq, payload, ts in messages:
+        version = 6 if type_ >= 128 else 4
+        msg = IcmpMessage(info("10.0.0.2", 0, "10.0.0.1", 0, "ICMP"), ts, type_ in (0, 129), version,
+                          type_, 0, ident, seq, payload)
+        if d.applies(msg):
+            assert all(f.detector == "icmp_tunnel" for f in d.inspect(msg))
+    assert len(d.sessions) <= 4 and all(len(s.pending) <= 3 for s in d.sessions.items.values())
