@@ -3,15 +3,15 @@
 KeylogPipeline is the replay Pipeline plus a TlsFlowSpotter. Non-TLS flows are inspected by
 the engine as always. At the end, the TLS flows' packets go through tshark with the key log
 (dlp/tls/tshark.py) and each decrypted connection is handed to the pipeline's own
-DetectionDispatcher as the stream of that very flow (HTTP/2 translated to HTTP/1.1 first):
-same HTTP parser, body decoders and detectors, and alerts with the flow's 5-tuple and id.
+DetectionDispatcher as the stream of that very flow (DecryptedConnection; HTTP/2 translated
+to HTTP/1.1 first): same HTTP parser, body decoders and detectors, alerts with the flow's
+5-tuple and flow id.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import time
 
 import structlog
 
@@ -25,6 +25,39 @@ from dlp.tls.spotter import TlsFlowSpotter
 log = structlog.get_logger("dlp.tls")
 
 
+class DecryptedConnection:
+    """Decrypted bytes of one TLS connection -> the dispatcher, as the flow's stream.
+
+    `flip` is 1 when the engine's client of the flow is the TLS server (a capture that
+    missed the handshake). HTTP/2 (the client preface) is translated message by message."""
+
+    def __init__(self, flow, dispatcher, events, flip: int = 0):
+        self.flow, self.dispatcher, self.events, self.flip = flow, dispatcher, events, flip
+        self.h2: Http2Translator | None = None
+        self.decided = False
+        dispatcher.on_open(flow)
+
+    def data(self, direction: int, data: bytes) -> None:
+        if not self.decided and direction == 0:
+            self.decided = True
+            if data.startswith(PREFACE[:len(data)]):
+                self.h2 = Http2Translator(self.dispatcher.http_settings.max_body_bytes)
+        if self.h2 is None:
+            self.dispatcher.on_data(self.flow, direction ^ self.flip, data)
+        else:
+            self._deliver(self.h2.feed(direction, data))
+
+    def end(self) -> None:
+        if self.h2 is not None:
+            self._deliver(self.h2.end())
+            self.events.update(self.h2.events)
+        self.dispatcher.on_close(self.flow)
+
+    def _deliver(self, messages: list) -> None:
+        for direction, message in messages:
+            self.dispatcher.on_data(self.flow, direction ^ self.flip, message)
+
+
 class KeylogPipeline(Pipeline):
     def __init__(self, ruleset, eve_writer, keylog: str, streams_dir: str | None = None):
         if not os.path.isfile(keylog):
@@ -35,7 +68,6 @@ class KeylogPipeline(Pipeline):
         engine = self.engine  # the spotter listens after the built-in consumers
         engine.consumer = FanOut(list(engine.consumer.consumers) + [self.spotter])
         self.paths: list[str] = []
-        self.tls_seconds = 0.0
 
     def replay_file(self, path: str, progress=None) -> None:
         super().replay_file(path, progress)
@@ -43,39 +75,31 @@ class KeylogPipeline(Pipeline):
 
     def finish(self):
         self.engine.shutdown()  # every flow closed: the spotter has seen them all
-        started = time.perf_counter()
         self.decrypt_tls_flows()
-        self.tls_seconds = time.perf_counter() - started
         return super().finish()
 
     def decrypt_tls_flows(self) -> None:
-        by_tuple: dict = {}
+        waiting: dict = {}  # tuple -> TLS flows not yet matched to a tshark stream, in order
         for tls in self.spotter.flows:
-            by_tuple.setdefault(tls.tuple, []).append(tls)
-        if not by_tuple:
+            waiting.setdefault(tls.tuple, []).append(tls)
+        if not waiting:
             return
         events = self.engine.events
         with tempfile.TemporaryDirectory(prefix="dlp-keylog-") as tmp:
-            for capture in tshark.write_tls_captures(self.paths, set(by_tuple), tmp):
-                decrypted = tshark.decrypt(capture, self.keylog, len(self.spotter.flows) + 16)
-                for tup, connections in decrypted.items():
-                    for tls, chunks in zip(by_tuple.get(tup, []), connections):
-                        events["tls.keylog_decrypted" if chunks else "tls.keylog_no_key"] += 1
-                        if chunks:
-                            self.inspect_decrypted(tls, chunks)
+            for capture in tshark.write_tls_captures(self.paths, set(waiting), tmp):
+                open_conns: dict[int, DecryptedConnection | None] = {}
+                for stream, tup, direction, data in tshark.decrypt_capture(capture, self.keylog):
+                    if stream not in open_conns:  # a new connection: the next flow of its tuple
+                        flows = waiting.get(tup)
+                        tls = flows.pop(0) if flows else None
+                        open_conns[stream] = tls and DecryptedConnection(
+                            tls.flow, self.dispatcher, events, tls.client_direction)
+                    conn = open_conns[stream]
+                    if conn is not None:
+                        conn.data(direction, data)
+                for conn in open_conns.values():
+                    if conn is not None:
+                        conn.end()
+                events["tls.keylog_decrypted"] += sum(1 for c in open_conns.values() if c is not None)
+        events["tls.keylog_no_key"] += sum(len(flows) for flows in waiting.values())
         log.info("tls_decrypted", flows=len(self.spotter.flows), decrypted=events["tls.keylog_decrypted"])
-
-    def inspect_decrypted(self, tls, chunks: list[tuple[int, bytes]]) -> None:
-        """One decrypted connection through the dispatcher, as the flow's stream."""
-        flow, dispatcher = tls.flow, self.dispatcher
-        flip = tls.client_direction  # 1 when the engine's client is the TLS server
-        dispatcher.on_open(flow)
-        first = next((data for d, data in chunks if d == 0), b"")
-        if first and first.startswith(PREFACE[:len(first)]):
-            h2 = Http2Translator(self.dispatcher.http_settings.max_body_bytes)
-            messages = [m for d, data in chunks for m in h2.feed(d, data)] + h2.end()
-            self.engine.events.update(h2.events)
-            chunks = messages
-        for direction, data in chunks:
-            dispatcher.on_data(flow, direction ^ flip, data)
-        dispatcher.on_close(flow)

@@ -1,8 +1,14 @@
-"""TLS flows through tshark's TLS dissector with a key log: only their packets are copied to
-a temporary capture (one per link type), and one tshark run per capture both lists each
-ClientHello (which TCP stream is which client) and follows every stream's decrypted bytes
-(`-z follow,tls,raw`). Decryption is tshark's; what comes out is bytes per direction, in
-the order they were sent.
+"""TLS flows through tshark's TLS dissector with a key log.
+
+tshark runs with the HTTP and HTTP/2 dissectors disabled, so every decrypted TLS record
+reaches the generic `data` dissector, and prints one line per packet: the TCP stream, the
+sender, and the decrypted bytes (`data.data`; several records of one packet in order).
+The ClientHello of each stream names its client. One pass, streamed: tshark holds TLS
+session state, never whole conversations, and the same parser serves a file
+(decrypt_capture) and a live pipe (dlp/tls/live.py).
+
+For a file, only the TLS flows' packets are copied to a temporary capture first (one per
+link type), so clear-text traffic never goes through tshark.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
-from collections import defaultdict
+from dataclasses import dataclass, field
 
 from dlp.capture.pcapfile import CaptureFile
 from dlp.decode.decoder import Decoder
@@ -22,9 +28,79 @@ from dlp.errors import ConfigError
 
 TSHARK = "tshark"
 SNAPLEN = 262144
-_DATA_FIRST = frozenset(b"0123456789abcdef\t")
-# client (ip text, port), server (ip text, port)
+# client (ip text, port), server (ip text, port), as the ClientHello travelled
 Tuple = tuple[str, int, str, int]
+FIELDS = ("tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
+          "tls.handshake.type", "data.data")
+
+
+def tshark_command(keylog: str, source: list[str], live: bool = False) -> list[str]:
+    """`source`: ["-r", FILE] or ["-i", "-"] (a pcap stream on stdin)."""
+    if shutil.which(TSHARK) is None:
+        raise ConfigError("tshark is not installed (apt-get install tshark): needed for --keylog")
+    cmd = [TSHARK, "-n", *source, "-o", f"tls.keylog_file:{keylog}", "--disable-protocol", "http",
+           "--disable-protocol", "http2", "-Y", "data.data or tls.handshake.type == 1",
+           "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for name in FIELDS:
+        cmd += ["-e", name]
+    return cmd + (["-l"] if live else [])
+
+
+@dataclass
+class Decrypted:
+    """Per-stream orientation, learnt from ClientHellos."""
+
+    clients: dict[int, Tuple] = field(default_factory=dict)
+    bad_lines: int = 0
+
+    def line(self, raw: bytes) -> tuple[int, Tuple, int, bytes] | None:
+        """One tshark line -> (tcp stream, connection tuple, direction, decrypted bytes) or
+        None. Direction 0 is TLS client to server."""
+        fields = raw.rstrip(b"\r\n").split(b"\t")
+        if len(fields) != len(FIELDS) or not fields[0].isdigit():
+            self.bad_lines += 1
+            return None
+        stream = int(fields[0])
+        src = _last(fields[1] or fields[2]), int(_last(fields[3]) or 0)
+        dst = _last(fields[4] or fields[5]), int(_last(fields[6]) or 0)
+        if b"1" in fields[7].split(b",") and stream not in self.clients:
+            self.clients[stream] = (src[0], src[1], dst[0], dst[1])
+        if not fields[8]:
+            return None
+        tup = self.clients.get(stream)
+        if tup is None:  # data before any ClientHello: not a connection we can orient
+            self.bad_lines += 1
+            return None
+        try:
+            data = b"".join(binascii.unhexlify(h) for h in fields[8].split(b","))
+        except binascii.Error:
+            self.bad_lines += 1
+            return None
+        return stream, tup, 0 if src == (tup[0], tup[1]) else 1, data
+
+
+def _last(value: bytes) -> str:
+    """The innermost of several values (tunnels: outer addresses come first)."""
+    return value.rsplit(b",", 1)[-1].decode("ascii", "replace")
+
+
+def decrypt_capture(capture: str, keylog: str):
+    """Yields (tcp stream, connection tuple, direction, bytes) for every decrypted packet of
+    `capture`, in capture order (a reused tuple gets a new stream number)."""
+    parser = Decrypted()
+    with tempfile.TemporaryFile() as err_file:  # stderr to a file: a full pipe would block tshark
+        proc = subprocess.Popen(tshark_command(keylog, ["-r", capture]), stdout=subprocess.PIPE, stderr=err_file)
+        try:
+            for raw in proc.stdout:
+                item = parser.line(raw)
+                if item is not None:
+                    yield item
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            err_file.seek(0)
+            raise ConfigError(f"tshark failed on the TLS flows: {err_file.read().decode(errors='replace').strip()[-500:]}")
 
 
 def write_tls_captures(paths: list[str], tuples: set[Tuple], directory: str) -> list[str]:
@@ -48,75 +124,18 @@ def write_tls_captures(paths: list[str], tuples: set[Tuple], directory: str) -> 
                     out = outputs.get(linktype)
                     if out is None:
                         out = outputs[linktype] = open(os.path.join(directory, f"tls-{linktype}.pcap"), "wb")
-                        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, linktype))
-                    sec, usec = divmod(ts, 1_000_000)
-                    out.write(struct.pack("<IIII", sec, usec, len(frame), wirelen) + frame)
+                        out.write(pcap_header(linktype))
+                    out.write(pcap_record(ts, frame, wirelen))
     finally:
         for out in outputs.values():
             out.close()
     return [out.name for out in outputs.values()]
 
 
-def decrypt(capture: str, keylog: str, streams: int) -> dict[Tuple, list[list[tuple[int, bytes]]]]:
-    """Decrypted bytes of every TLS connection in `capture` (at most `streams` TCP streams):
-    {client/server tuple: [[(direction, bytes)...] per connection, in order]}, direction 0
-    being client to server."""
-    if shutil.which(TSHARK) is None:
-        raise ConfigError("tshark is not installed (apt-get install tshark): needed for --keylog")
-    cmd = [TSHARK, "-n", "-r", capture, "-o", f"tls.keylog_file:{keylog}", "-Y", "tls.handshake.type == 1",
-           "-T", "fields", "-E", "separator=/t", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
-           "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport"]
-    for i in range(streams):
-        cmd += ["-z", f"follow,tls,raw,{i}"]
-    with tempfile.TemporaryFile() as err_file:  # stderr to a file: a full pipe would block tshark
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file)
-        clients, followed = _parse(proc.stdout)
-        err_file.seek(0)
-        err = err_file.read().decode(errors="replace")
-    if proc.wait() != 0:
-        raise ConfigError(f"tshark failed on the TLS flows: {err.strip()[-500:]}")
-    out: dict[Tuple, list] = defaultdict(list)
-    for stream, tup in sorted(clients.items()):
-        node0, chunks = followed.get(stream, ("", []))
-        client_first = node0 in (f"{tup[0]}:{tup[1]}", f"[{tup[0]}]:{tup[1]}")
-        out[tup].append([(d if client_first else 1 - d, data) for d, data in chunks])
-    return out
+def pcap_header(linktype: int) -> bytes:
+    return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, linktype)
 
 
-def _parse(lines) -> tuple[dict[int, Tuple], dict[int, tuple[str, list]]]:
-    """tshark's output: ClientHello field lines, then one follow block per stream."""
-    clients: dict[int, Tuple] = {}
-    followed: dict[int, tuple[str, list]] = {}
-    stream, node0, chunks = None, "", []
-    in_blocks = False
-    for raw in lines:
-        if stream is not None and raw and raw[0] in _DATA_FIRST:
-            # a chunk of data: node 0's unindented, node 1's after a tab
-            try:
-                chunks.append((1 if raw[0] == 9 else 0, binascii.unhexlify(raw.strip())))
-            except binascii.Error:
-                pass  # not data after all
-            continue
-        line = raw.decode("latin-1").rstrip("\n")
-        if line.startswith("====="):
-            in_blocks = True
-            if stream is not None:
-                followed[stream] = (node0, chunks)
-            stream, node0, chunks = None, "", []
-        elif not in_blocks:
-            _client_line(line, clients)
-        elif line.startswith("Filter: tcp.stream eq "):
-            stream = int(line.rsplit(" ", 1)[1])
-        elif line.startswith("Node 0: "):
-            node0 = line[8:]
-    return clients, followed
-
-
-def _client_line(line: str, clients: dict[int, Tuple]) -> None:
-    fields = line.split("\t")
-    if len(fields) != 7 or not fields[0].isdigit():
-        return
-    stream, src4, src6, sport, dst4, dst6, dport = fields
-    if int(stream) not in clients:  # a retransmitted ClientHello names the same stream
-        clients[int(stream)] = ((src4 or src6).split(",")[-1], int(sport.split(",")[-1]),
-                                (dst4 or dst6).split(",")[-1], int(dport.split(",")[-1]))  # inner when tunnelled
+def pcap_record(ts_us: int, frame: bytes, wirelen: int) -> bytes:
+    sec, usec = divmod(ts_us, 1_000_000)
+    return struct.pack("<IIII", sec, usec, len(frame), wirelen) + frame
