@@ -13,19 +13,8 @@ import sys
 
 import pytest
 
-from tools.mitm_capture import record
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
-
-
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory):
-    d = tmp_path_factory.mktemp("keylog")
-    result = record(str(d / "rec"), tag="dlp6t")
-    assert all(u["status"] == 200 for u in result["uploads"])
-    # the clients really spoke what the case says (curl to mitmproxy; mitmproxy matches upstream)
-    assert {u["client_http_version"] for u in result["uploads"] if "-h2-" in u["name"]} == {"2"}
-    return result, d
 
 
 def replay(d, pcap: str, *extra: str) -> list[dict]:

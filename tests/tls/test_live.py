@@ -1,0 +1,73 @@
+"""The live key-log path (for `dlp run --keylog`): packets chosen by TlsPacketSelector are
+piped into tshark as they come; decrypted bytes come back while the capture is still
+running, with keys the proxy writes after tshark started, and they are the same bytes the
+file path decrypts."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+
+from dlp.capture.pcapfile import CaptureFile
+from dlp.decode.decoder import Decoder
+from dlp.tls import tshark
+from dlp.tls.live import LiveTlsDecryptor, TlsPacketSelector
+
+
+def by_connection(items) -> dict:
+    out = defaultdict(bytearray)
+    for _stream, tup, direction, data in items:
+        out[(tup, direction)] += data
+    return {k: bytes(v) for k, v in out.items()}
+
+
+def test_live_pipe_decrypts_as_packets_arrive(recording, tmp_path):
+    result, _ = recording
+    keylog = tmp_path / "keys.log"
+    keylog.write_text("")  # the proxy has written nothing yet
+    packets = []
+    decoder = Decoder()
+    with CaptureFile(result["pcap"]) as cap:
+        for ts, linktype, frame, wirelen in cap:
+            packets.append((ts, linktype, frame, wirelen, decoder.decode(linktype, frame, wirelen, ts)))
+    selector = TlsPacketSelector()
+    live = LiveTlsDecryptor(str(keylog), packets[0][1])
+    live.start()
+    try:
+        shutil.copy(result["keylog"], keylog)  # keys arrive after tshark started
+        chosen = [p for p in packets if p[4] is not None and selector.wants(p[4])]
+        half = len(chosen) // 2
+        for ts, _, frame, wirelen, _ in chosen[:half]:
+            live.packet(ts, frame, wirelen)
+        live.flush()
+        early = []
+        deadline = time.monotonic() + 20
+        while not early and time.monotonic() < deadline:  # output before the input ends
+            early = live.poll()
+            time.sleep(0.05)
+        assert early, "nothing decrypted while the capture was still running"
+        for ts, _, frame, wirelen, _ in chosen[half:]:
+            live.packet(ts, frame, wirelen)
+    finally:
+        assert live.close() == 0
+    items = early + live.poll()
+    assert len({tup for _, tup, _, _ in items}) == 9  # every TLS connection, none of the clear one
+    assert all(tup[3] != 8080 for _, tup, _, _ in items)
+    assert by_connection(items) == by_connection(tshark.decrypt_capture(result["pcap"], result["keylog"]))
+    requests = b"".join(data for _, _, d, data in items if d == 0)
+    assert b"POST /cards-h1-tls12 HTTP/1.1" in requests and b'"card_number"' in requests
+
+
+def test_selector_ignores_clear_text_and_bounds_its_memory(recording):
+    result, _ = recording
+    selector = TlsPacketSelector(max_flows=4)
+    decoder = Decoder()
+    chosen = 0
+    with CaptureFile(result["pcap"]) as cap:
+        for ts, linktype, frame, wirelen in cap:
+            pkt = decoder.decode(linktype, frame, wirelen, ts)
+            if pkt is not None and selector.wants(pkt):
+                chosen += 1
+                assert 8080 not in (pkt.sport, pkt.dport)
+    assert chosen > 0 and len(selector.flows) <= 4
