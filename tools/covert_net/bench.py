@@ -3,6 +3,7 @@ with the flow engine alone and with the three detectors, alternating in one proc
 packets/s and the ratio (compare ratios, not seconds across runs).
 
     python -m tools.covert_net.bench [--connections N] [--pings N] [--rounds N]
+    python -m tools.covert_net.bench --pcap bench/out/mixed-100mb-s1.pcap   # `make bench`'s capture
 
 The capture: N short HTTP-like TCP sessions (handshake, 200-byte request, 2 KB response,
 FIN) from 200 clients to 50 servers over an hour (so beacon scores pairs), N Linux-style
@@ -18,6 +19,7 @@ import struct
 import tempfile
 import time
 
+from dlp.capture.pcapfile import CaptureFile
 from dlp.outputs.eve import EveWriter
 from dlp.pipeline import replay
 from dlp.rules import parse
@@ -50,6 +52,11 @@ def generate(path: str, connections: int, pings: int, seed: int = 1) -> int:
     return len(frames)
 
 
+def _count(pcap: str) -> int:
+    with CaptureFile(pcap) as cap:
+        return sum(1 for _ in cap)
+
+
 def timed(pcap: str, rules: str) -> tuple[float, int]:
     writer = EveWriter(None)
     started = time.perf_counter()
@@ -62,10 +69,11 @@ def main(argv=None) -> None:
     ap.add_argument("--connections", type=int, default=20000)
     ap.add_argument("--pings", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pcap", help="replay this capture instead of generating one")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dlp4e-bench-") as tmp:
-        pcap = os.path.join(tmp, "mixed.pcap")
-        packets = generate(pcap, args.connections, args.pings)
+        pcap = args.pcap or os.path.join(tmp, "mixed.pcap")
+        packets = _count(pcap) if args.pcap else generate(pcap, args.connections, args.pings)
         best = {"engine only": float("inf"), "engine + icmp_tunnel, beacon, spi": float("inf")}
         alerts = 0
         for _ in range(args.rounds):  # alternate, keep the best of each
