@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
 import select
 import socket
 import struct
@@ -113,6 +114,15 @@ def _with_vlan(frame: bytes, status: int, tci: int, tpid: int) -> bytes:
     return frame[:12] + struct.pack("!HH", tpid, tci) + frame[12:]
 
 
+def _raise_socket_error(sock: socket.socket, events) -> None:
+    """The interface went away or down (ENETDOWN, ENXIO): raise instead of spinning on
+    POLLERR; the supervisor restarts the worker, and gives up if it keeps failing."""
+    if any(mask & select.POLLERR for _fd, mask in events):
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise OSError(err, f"capture socket: {os.strerror(err)}")
+
+
 class RingCapture:
     """TPACKET_V3 ring: `block_kib` blocks of `blocks` count; the kernel retires a block
     that is not full after `block_timeout_ms` so quiet links still deliver promptly."""
@@ -144,7 +154,7 @@ class RingCapture:
         base = self.current * self.block_size
         status, count, first = _block_hdr(self.ring, base + 8)
         if not status & TP_STATUS_USER:
-            self.poller.poll(timeout_ms)
+            _raise_socket_error(self.sock, self.poller.poll(timeout_ms))
             status, count, first = _block_hdr(self.ring, base + 8)
             if not status & TP_STATUS_USER:
                 return []
@@ -192,7 +202,7 @@ class RecvCapture:
         _join(self.sock, interface, fanout_group, defrag)
         self.sock.setblocking(False)
         self.poller = select.poll()
-        self.poller.register(self.sock.fileno(), select.POLLIN)
+        self.poller.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
         self.packets = self.drops = 0
 
     def fileno(self) -> int:
@@ -207,7 +217,7 @@ class RecvCapture:
                 out.append((time.time_ns() // 1000, LT_ETHERNET, frame, len(frame)))
         except BlockingIOError:
             if not out:
-                self.poller.poll(timeout_ms)
+                _raise_socket_error(self.sock, self.poller.poll(timeout_ms))
         return out
 
     def kernel_stats(self) -> tuple[int, int]:

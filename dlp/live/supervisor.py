@@ -7,8 +7,9 @@ their EVE lines, restarts a worker that dies, and turns signals into worker acti
   and forwarded; each worker swaps its detectors between packets or keeps the old ones.
 * SIGTERM/SIGINT: forwarded; workers flush their open flows and pending lines, the
   supervisor writes everything they send until each has exited, then exits 0.
-* A dead worker is restarted and counted (dlp_worker_restarts_total); one that keeps dying
-  at start (MAX_QUICK_DEATHS within QUICK_DEATH_WINDOW s) ends the daemon with an error.
+* A dead worker is restarted and counted (dlp_worker_restarts_total), after a pause that
+  grows with each quick death; when workers keep dying (MAX_QUICK_DEATHS within
+  QUICK_DEATH_WINDOW s, e.g. the interface is gone) the daemon ends with EXIT_CRASH_LOOP.
 * An output that fails (full disk, unwritable file, collector gone) is logged, the workers
   are stopped and the daemon exits EXIT_OUTPUT_FAILED: never a silent drop.
 """
@@ -33,7 +34,7 @@ from dlp.outputs.metrics import Metrics, MetricsServer
 log = structlog.get_logger("dlp.live.supervisor")
 
 EXIT_OK, EXIT_WORKER_FAILED, EXIT_OUTPUT_FAILED, EXIT_CRASH_LOOP = 0, 1, 3, 5
-MAX_QUICK_DEATHS, QUICK_DEATH_WINDOW = 5, 30.0
+MAX_QUICK_DEATHS, QUICK_DEATH_WINDOW, RESTART_BACKOFF = 5, 30.0, 1.0
 STOP_GRACE = 60.0
 
 
@@ -79,6 +80,7 @@ class Supervisor:
         self.stopping = False
         self.hup = False
         self.quick_deaths: list[float] = []
+        self.restarts_due: list[tuple[float, WorkerSpec]] = []  # (when, worker)
         self.exit_code = EXIT_OK
 
     # -- running ---------------------------------------------------------------------
@@ -112,10 +114,11 @@ class Supervisor:
 
     def _loop(self) -> None:
         deadline = None
-        while self.children:
+        while self.children or (self.restarts_due and not self.stopping):
             for key, _ in self.selector.select(timeout=0.2):
                 self._read(key.data)
             self._reap()
+            self._start_due()
             if self.hup:
                 self.hup = False
                 self._reload()
@@ -190,7 +193,8 @@ class Supervisor:
             log.error("worker_died", worker=index, pid=child.pid, exit_code=code,
                       lost_partial_line_bytes=len(child.lines.pending))
             if self.stopping:
-                self.exit_code = EXIT_WORKER_FAILED
+                if self.exit_code == EXIT_OK:
+                    self.exit_code = EXIT_WORKER_FAILED
                 continue
             self._restart(child)
 
@@ -210,6 +214,7 @@ class Supervisor:
 
     def _restart(self, child: _Child) -> None:
         now = time.monotonic()
+        delay = 0.0
         if now - child.started < QUICK_DEATH_WINDOW:
             self.quick_deaths = [t for t in self.quick_deaths if now - t < QUICK_DEATH_WINDOW] + [now]
             if len(self.quick_deaths) >= MAX_QUICK_DEATHS:
@@ -218,10 +223,20 @@ class Supervisor:
                 self.exit_code = EXIT_CRASH_LOOP
                 self.stopping = True
                 return
+            delay = len(self.quick_deaths) * RESTART_BACKOFF  # a link flap gets time to end
         with self.metrics.lock:
             self.metrics.worker_restarts += 1
-        log.warning("worker_restarted", worker=child.spec.index, restarts=self.metrics.worker_restarts)
-        self._start(child.spec)
+        log.warning("worker_restarted", worker=child.spec.index, restarts=self.metrics.worker_restarts,
+                    after_s=delay)
+        self.restarts_due.append((now + delay, child.spec))
+
+    def _start_due(self) -> None:
+        now = time.monotonic()
+        due = [spec for when, spec in self.restarts_due if when <= now]
+        self.restarts_due = [(when, spec) for when, spec in self.restarts_due if when > now]
+        if not self.stopping:
+            for spec in due:
+                self._start(spec)
 
     def _signal_all(self, sig: int) -> None:
         for child in self.children.values():

@@ -159,3 +159,28 @@ def test_eve_to_stdout_gets_whole_lines_from_both_workers(private_net, tmp_path)
     assert proc.returncode == 0
     evs = [json.loads(line) for line in lines + rest.splitlines(keepends=True)]
     assert {e["dlp"]["worker"] for e in evs} == {0, 1} and {e["event_type"] for e in evs} == {"stats"}
+
+
+def test_interface_that_vanishes_ends_the_daemon_loudly(private_net, tmp_path):
+    subprocess.run(["ip", "-n", private_net, "link", "add", "dlp5v0", "type", "veth", "peer", "name", "dlp5v1"],
+                   check=True)
+    subprocess.run(["ip", "-n", private_net, "link", "set", "dlp5v0", "up"], check=True)
+    cfg = tmp_path / "dlp.yaml"
+    cfg.write_text("version: 1\nstats_interval: 0.2\ninterfaces:\n  - name: dlp5v0\n    workers: 2\n"
+                   "outputs:\n  metrics: null\n")
+    eve = tmp_path / "eve.json"
+    proc = subprocess.Popen(["ip", "netns", "exec", private_net, sys.executable, "-m", "dlp", "run",
+                             "--config", str(cfg), "--eve", str(eve)], cwd=ROOT,
+                            stderr=open(tmp_path / "err", "w"))
+    try:
+        from tests.live.daemon_helpers import events, stats_by_worker, wait_for
+
+        wait_for(lambda: len(stats_by_worker(events(eve))) == 2, "stats from both workers")
+        subprocess.run(["ip", "-n", private_net, "link", "del", "dlp5v0"], check=True)
+        code = proc.wait(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    logged = [e["event"] for e in log_events(tmp_path / "err")]
+    assert code == 5 and "workers_keep_dying" in logged and "worker_restarted" in logged
