@@ -45,6 +45,7 @@ class IcapServer:
         self.service = Service(self.inspector, istag_for(ruleset), Counter())
         self.settings = ruleset.icap
         self.active = 0
+        self.connections: set[asyncio.Task] = set()
         self.server: asyncio.base_events.Server | None = None
         self.eve = eve_writer
 
@@ -76,6 +77,9 @@ class IcapServer:
 
     async def close(self) -> None:
         self.server.close()
+        for task in list(self.connections):  # kept-alive proxy connections end with us
+            task.cancel()
+        await asyncio.gather(*self.connections, return_exceptions=True)
         await self.server.wait_closed()
         self._write_stats()
 
@@ -106,6 +110,8 @@ class IcapServer:
             await _close(writer)
             return
         self.active += 1
+        task = asyncio.current_task()
+        self.connections.add(task)
         session = IcapSession(self.service)
         try:
             while not session.closed:
@@ -126,6 +132,7 @@ class IcapServer:
         finally:
             session.abort()
             self.active -= 1
+            self.connections.discard(task)
             await _close(writer)
 
     async def _send(self, writer: asyncio.StreamWriter, item) -> None:
