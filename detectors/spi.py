@@ -116,6 +116,8 @@ class SpiDetector:
     def __init__(self, params: "SpiDetector.Params"):
         p = self.params = params
         self.enabled = frozenset(p.events)
+        if "dns_answer_without_query" not in self.enabled:
+            self.inputs = frozenset({"flow"})  # no DNS parsing for this detector's sake
         self.allow = parse_endpoints(p.allow_sources, "allow_sources")
         self.limiter = AlertLimiter(p.alert_interval_seconds * US, p.max_hosts)
         self.first_ts: int | None = None

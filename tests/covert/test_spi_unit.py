@@ -151,3 +151,8 @@ def test_bad_settings_are_file_line_errors():
         parse("version: 1\ndetectors:\n  spi:\n    events: [nope]\n")
     with pytest.raises(ConfigError, match=r"<rules>:4: .*max_tracked"):
         parse("version: 1\ndetectors:\n  spi:\n    max_tracked: 10\n")
+
+
+def test_dns_is_only_taken_when_its_event_is_on():
+    assert det().inputs == frozenset({"flow", "dns"})
+    assert det(events=("syn_flood", "no_session")).inputs == frozenset({"flow"})
