@@ -38,7 +38,10 @@ class IcapRequest:
     @property
     def service(self) -> str:
         """The service path of the URI: "reqmod", "respmod", "options"..."""
-        return urlsplit(self.uri).path.strip("/").lower()
+        try:
+            return urlsplit(self.uri).path.strip("/").lower()
+        except ValueError:  # e.g. an unbalanced "[" in the authority: no known service
+            return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,22 +59,31 @@ class IcapParser:
         self._encap = bytearray()
         self._body: _IcapChunkedBody | None = None
         self._in_preview = False
+        self._held = bytearray()  # bytes that came while we decided on a preview
 
     # -- the server's side of the preview exchange ------------------------------------
-    def continue_body(self) -> None:
-        """After "100 Continue": the rest of the body follows as new chunks."""
-        assert self.state == WAIT
+    def continue_body(self) -> list:
+        """After "100 Continue": the rest of the body follows as new chunks. Returns the
+        events of bytes the proxy sent early (held while we decided)."""
+        if self.state != WAIT:
+            return []
         self._in_preview = False
         self._body = _IcapChunkedBody(self._direction(), self.limits)
         self.state = BODY
+        return self._release()
 
-    def skip_body(self) -> None:
-        """We answered after the preview: the proxy sends no more of this body."""
-        assert self.state == WAIT
+    def skip_body(self) -> list:
+        """We answered after the preview: the proxy sends no more of this body. Returns the
+        events of bytes already sent (the next request)."""
+        if self.state != WAIT:
+            return []
         self._reset()
+        return self._release()
 
     # -- input ----------------------------------------------------------------------------
     def feed(self, data: bytes) -> list:
+        if self.state == WAIT:
+            return self._hold(data)
         out: list = []
         pos, n = 0, len(data)
         while pos < n and self.state not in (WAIT, FAILED):
@@ -84,9 +93,21 @@ class IcapParser:
                 pos = self._encapsulated(data, pos, out)
             else:
                 pos = self._body_data(data, pos, out)
-        if pos < n and self.state == WAIT:  # bytes before our answer: a protocol error
-            self._fail(out, 400, "data sent while waiting for 100 Continue")
+        if pos < n and self.state == WAIT:  # sent before our answer: kept until we decide
+            out += self._hold(data[pos:])
         return out
+
+    def _hold(self, data: bytes) -> list:
+        self._held += data
+        if len(self._held) > self.limits.max_hold:
+            out: list = []
+            self._fail(out, 400, "too much data sent before 100 Continue")
+            return out
+        return []
+
+    def _release(self) -> list:
+        held, self._held = bytes(self._held), bytearray()
+        return self.feed(held) if held else []
 
     def _head(self, data: bytes, pos: int, out: list) -> int:
         line, pos, too_long = self._lines.take(data, pos, self.limits.max_line)

@@ -65,14 +65,15 @@ class IcapSession:
     def receive(self, data: bytes) -> list:
         """-> what to send, in order: bytes, or a Spool to send as chunks."""
         out: list = []
-        for ev in self.parser.feed(data):
+        events = self.parser.feed(data)
+        for ev in events:  # deciding on a preview may release more events: appended here
             kind = type(ev)
             if kind is BodyData:
                 self._body(ev.data)
             elif kind is IcapRequest:
                 self._request(ev, out)
             elif kind is PreviewEnd:
-                self._preview_end(ev, out)
+                events += self._preview_end(ev, out)
             elif kind is MessageEnd:
                 self._message_end(out)
             elif kind is IcapError:
@@ -116,18 +117,18 @@ class IcapSession:
         if self.spool is not None:
             self.spool.write(data)
 
-    def _preview_end(self, ev: PreviewEnd, out: list) -> None:
+    def _preview_end(self, ev: PreviewEnd, out: list) -> list:
+        """Answers a preview; returns parser events of bytes the proxy sent meanwhile."""
         if ev.ieof:
-            return  # the whole body is here; MessageEnd follows
+            return []  # the whole body is here; MessageEnd follows
         if self.txn is None:  # not inspected, or an error: answer now, the proxy sends no more
             status = self.answer or 204
             out.append(responses.no_content(self.service.istag) if status == 204
                        else responses.error(status, self.service.istag, close=False))
-            self.parser.skip_body()
             self._done()
-        else:
-            out.append(responses.CONTINUE)
-            self.parser.continue_body()
+            return self.parser.skip_body()
+        out.append(responses.CONTINUE)
+        return self.parser.continue_body()
 
     def _message_end(self, out: list) -> None:
         request, istag = self.request, self.service.istag

@@ -21,14 +21,16 @@ icap:
 detectors:
   pan:
     action: block
+    direction: {pan_direction}
   secret:
     action: alert
   source_code: {{}}
 """
 
 
-def write_rules(path, fail_mode="open", max_body=16 * 1024 * 1024, max_conn=64) -> str:
-    path.write_text(BLOCK_CARDS.format(fail_mode=fail_mode, max_body=max_body, max_conn=max_conn))
+def write_rules(path, fail_mode="open", max_body=16 * 1024 * 1024, max_conn=64, pan_direction="toserver") -> str:
+    path.write_text(BLOCK_CARDS.format(fail_mode=fail_mode, max_body=max_body, max_conn=max_conn,
+                                       pan_direction=pan_direction))
     return str(path)
 
 

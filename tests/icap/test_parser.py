@@ -88,11 +88,33 @@ def test_preview_answered_early_then_next_request_on_the_same_connection():
     assert kinds(ev) == ["IcapRequest", "MessageEnd"]
 
 
-def test_bytes_while_waiting_for_continue_are_an_error():
+def test_bytes_sent_before_continue_are_held_until_we_decide():
+    first, rest = reqmod(CARD_JSON, preview=10)
+    following, _ = reqmod(b"next")
+    p = IcapParser()
+    ev = p.feed(first + rest[:5])
+    assert ev[-1] == PreviewEnd(False) and p.state == WAIT
+    assert p.feed(rest[5:] + following) == []  # held, not parsed, not an error
+    ev2 = p.continue_body()
+    assert body_of(ev2) == CARD_JSON[10:] + b"next"
+    assert kinds(ev2) == ["MessageEnd", "IcapRequest", "MessageEnd"]
+
+
+def test_held_bytes_after_an_early_answer_are_the_next_request():
     first, rest = reqmod(CARD_JSON, preview=10)
     p = IcapParser()
-    ev = p.feed(first + rest)
+    p.feed(first)
+    p.feed(OPTIONS)
+    assert kinds(p.skip_body()) == ["IcapRequest", "MessageEnd"]
+
+
+def test_too_much_before_continue_is_an_error():
+    first, _ = reqmod(CARD_JSON, preview=10)
+    p = IcapParser()
+    p.feed(first)
+    ev = p.feed(b"x" * 70_000)
     assert isinstance(ev[-1], IcapError) and p.state == FAILED
+    assert p.continue_body() == []
 
 
 def test_respmod_with_request_and_response_heads():

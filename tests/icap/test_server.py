@@ -99,6 +99,18 @@ def test_respmod_download_is_not_inspected_by_upload_rules(icap_server):
     assert whole.status == 204 and srv.events("alert") == []
 
 
+def test_respmod_download_blocked_when_rules_inspect_downloads(icap_server):
+    srv = icap_server(pan_direction="both")
+    with IcapClient("127.0.0.1", srv.port, client_ip="10.5.5.5") as c:
+        answer = c.respmod(b"GET http://files.example.com/export.json HTTP/1.1\r\nHost: files.example.com\r\n\r\n",
+                           http_ok(CARD_JSON, "application/json"), CARD_JSON, preview=16)
+    assert answer.continued and answer.http_status == 403
+    [alert] = srv.events("alert")
+    assert alert["direction"] == "to_client" and alert["http"]["direction"] == "download"
+    assert alert["dest_ip"] == "10.5.5.5" and alert["dlp"]["icap"]["service"] == "respmod"
+    assert alert["http"]["url"] == "http://files.example.com/export.json"
+
+
 def test_keep_alive_and_concurrent_clients(icap_server):
     srv = icap_server()
 
