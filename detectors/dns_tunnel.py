@@ -3,7 +3,8 @@ exfiltration...): a model over windows of queries per (client, registered domain
 
 Every DNS transaction adds its query to the window of (client IP, registered domain of the
 question name; Public Suffix List, offline). A window is scored once it holds `min_queries`
-queries and then every `score_every` more, and only while its cheap prefilter passes (the
+queries and then every `score_every` more (backing off to every quarter of its count in long
+windows, so a busy benign domain costs a few scorings), and only while its cheap prefilter passes (the
 share of distinct subdomains is at least `min_unique_share`: tunnels never repeat a name,
 ordinary clients mostly do). The score is the shipped random forest's probability
 (models/dns_tunnel.skops, see models/dns_tunnel.md) over the window features of
@@ -34,7 +35,7 @@ class DnsTunnelParams:
     model_path: str = ""  # "" = the shipped models/dns_tunnel.skops
     threshold: float | None = None  # None = the model's own (its card says how it was chosen)
     window_seconds: int = 300
-    max_window_queries: int = 200
+    max_window_queries: int = 50
     max_windows: int = 20000
     min_queries: int = 5
     score_every: int = 5

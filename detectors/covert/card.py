@@ -74,6 +74,9 @@ def render(card: dict, command: str) -> str:
         lines += _table(["capture", "family", "caught", "s to alert", "queries to alert", "score", "false alerts"],
                         _capture_rows(card["public"]))
     lines += ["", "## Limits", "",
+              "- The held-out captures were looked at while the features (length spread, label shape,",
+              "  service labels) and the benign families were designed, so they are not a pristine test;",
+              "  the public captures were never tuned on and are the independent figure.",
               "- Trained on lab traffic: iodine, dns2tcp and a scripted exfiltration through dnsmasq, and",
               "  generated benign families. Real networks have query mixes the lab lacks; use",
               "  `allow_domains` for a noisy legitimate service and report it.",

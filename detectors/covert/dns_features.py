@@ -6,9 +6,9 @@ memorises zones (../shared/data/covert/MANIFEST.md, warning 1). No feature depen
 addresses, TTLs or the zone's identity.
 
 Per query (`NameStats`, computed once and only when a window is scored): length, labels,
-longest label, Shannon entropy, digit share, hex-only, 8-bit/odd byte share, and the mean
+longest label, Shannon entropy, digit share, hex-only, 8-bit/odd byte share, the mean
 character-bigram log-likelihood against ordinary host labels (detectors/data/
-hostname_bigrams.csv). Per window (`Window.features()`): the above averaged, plus unique-
+hostname_bigrams.csv), and whether it has a service label (_ldap._tcp, _dmarc). Per window (`Window.features()`): the above averaged, plus unique-
 subdomain share, character entropy of all subdomains together (short labels cannot show
 their encoding's entropy one by one, a window of them can), record-type shares (TXT, NULL
 and private types, CNAME/MX/SRV, A/AAAA, PTR), NXDOMAIN and unanswered ratios, bytes carried
@@ -24,9 +24,10 @@ import os
 from collections import Counter, deque
 
 BIGRAMS_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "hostname_bigrams.csv")
-_HOST_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_")
-_HEX = frozenset(b"0123456789abcdef")
-_DIGITS = frozenset(b"0123456789")
+_HOST_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789-_"
+_HEX_BYTES = b"0123456789abcdef"
+_DIGIT_BYTES = b"0123456789"
+_TO_HOST = bytes(c if c in _HOST_BYTES else 63 for c in range(256))  # others -> "?"
 NXDOMAIN = 3
 TXT, NULL, CNAME, MX, SRV, A, AAAA, PTR = 16, 10, 5, 15, 33, 1, 28, 12
 _BIG_TYPES = frozenset((TXT, NULL)) | frozenset(range(65280, 65535))  # private use: iodine -T PRIVATE
@@ -54,27 +55,36 @@ class NameScorer:
 
     def stats(self, sub: bytes) -> tuple[float, ...]:
         """(length, labels, longest label, entropy, digit share, hex-only, odd-byte share,
-        bigram log-likelihood) of a subdomain; zeros for an empty one."""
+        bigram log-likelihood, has a service label) of a subdomain; zeros for an empty one."""
         if not sub:
-            return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            return (0.0,) * len(NAME_FEATURES)
         labels = sub.split(b".")
         chars = sub.replace(b".", b"")
         n = len(chars) or 1
-        digits = sum(1 for c in chars if c in _DIGITS)
-        odd = sum(1 for c in chars if c not in _HOST_CHARS)
-        hex_only = 1.0 if len(chars) >= 12 and all(c in _HEX for c in chars) else 0.0
+        digits = n - len(chars.translate(None, _DIGIT_BYTES)) if chars else 0
+        odd = len(chars.translate(None, _HOST_BYTES))
+        hex_only = 1.0 if len(chars) >= 12 and not chars.translate(None, _HEX_BYTES) else 0.0
+        service = 1.0 if any(map(is_service_label, labels)) else 0.0
         return (float(len(sub)), float(len(labels)), float(max(map(len, labels))), entropy(chars),
-                digits / n, hex_only, odd / n, self.likelihood(labels))
+                digits / n, hex_only, odd / n, self.likelihood(labels), service)
 
     def likelihood(self, labels: list[bytes]) -> float:
-        table, floor = self.bigrams, self.floor
+        """Mean log-probability of the labels' character bigrams (with start and end marks)
+        under the hostname table; characters outside [a-z0-9_-] count as "?"."""
+        get, floor = self.bigrams.get, self.floor
         total, count = 0.0, 0
         for label in labels:
-            mapped = b"^" + bytes(c if c in _HOST_CHARS else 63 for c in label) + b"$"
-            for i in range(len(mapped) - 1):
-                total += table.get(mapped[i:i + 2], floor)
-            count += len(mapped) - 1
+            mapped = b"^" + label.translate(_TO_HOST) + b"$"
+            n = len(mapped) - 1
+            total += sum(get(mapped[i:i + 2], floor) for i in range(n))
+            count += n
         return total / count if count else 0.0
+
+
+def is_service_label(label: bytes) -> bool:
+    """An underscore label naming a service or protocol (_ldap, _tcp, _dmarc, _domainkey,
+    _xmpp-client: RFC 2782, 6376, 7489): structure ordinary software adds, not data."""
+    return 2 <= len(label) <= 24 and label[0] == 95 and label[1:].replace(b"-", b"").isalpha()
 
 
 def entropy(data: bytes) -> float:
@@ -87,7 +97,7 @@ def entropy(data: bytes) -> float:
 class Query:
     """One query as a window keeps it."""
 
-    __slots__ = ("ts", "sub", "qtype", "rcode", "answered", "down", "stats")
+    __slots__ = ("ts", "sub", "qtype", "rcode", "answered", "down", "stats", "shape")
 
     def __init__(self, ts: int, sub: bytes, qtype: int, rcode: int, answered: bool, down: int):
         self.ts = ts
@@ -97,10 +107,11 @@ class Query:
         self.answered = answered
         self.down = down
         self.stats: tuple[float, ...] | None = None  # NameScorer.stats, filled when scored
+        self.shape: tuple[int, ...] = ()  # label lengths, filled with stats
 
 
 NAME_FEATURES = ("sub_len", "labels", "max_label", "entropy", "digit_share", "hex_only",
-                 "odd_share", "bigram_ll")
+                 "odd_share", "bigram_ll", "service_label")
 WINDOW_FEATURES = ("unique_share", "window_entropy", "max_sub_len", "big_type_share",
                    "name_type_share", "addr_type_share", "ptr_share", "nx_ratio",
                    "unanswered_ratio", "log_down_per_query", "log_up_per_query", "length_cv",
@@ -149,6 +160,7 @@ class Window:
         for q in qs:
             if q.stats is None:
                 q.stats = scorer.stats(q.sub)
+                q.shape = tuple(map(len, q.sub.split(b".")))
             for i, v in enumerate(q.stats):
                 sums[i] += v
         big = sum(1 for q in qs if q.qtype in _BIG_TYPES)
@@ -179,7 +191,7 @@ def length_cv(qs) -> float:
 def top_shape_share(qs) -> float:
     """Share of queries whose subdomain has the most common shape (the lengths of its
     labels, e.g. (32,) for an md5 lookup, (3, 5, 11) for a CDN edge name)."""
-    shapes = Counter(tuple(len(label) for label in q.sub.split(b".")) for q in qs)
+    shapes = Counter(q.shape or tuple(map(len, q.sub.split(b"."))) for q in qs)
     return shapes.most_common(1)[0][1] / len(qs)
 
 

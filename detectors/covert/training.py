@@ -113,11 +113,13 @@ def transactions(path: str) -> list[DnsTransaction]:
 
 
 def default_windows() -> DnsWindows:
+    """The detector's windows with its default settings, snapshotted every `score_every`
+    queries (the detector backs off in long windows to save time; training wants rows)."""
     from detectors.dns_tunnel import DnsTunnelParams
 
     p = DnsTunnelParams()
     return DnsWindows(p.window_seconds, p.max_window_queries, p.max_windows, p.min_queries,
-                      p.score_every, p.min_unique_share)
+                      p.score_every, p.min_unique_share, backoff=False)
 
 
 def window_rows(cap: Capture, names: NameScorer, rows: Rows) -> int:

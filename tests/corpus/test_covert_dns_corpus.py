@@ -23,7 +23,6 @@ pytestmark = pytest.mark.corpus
 COVERT = os.environ.get("DLP_SHARED_COVERT", os.path.join(os.path.dirname(os.path.dirname(PUBLIC)), "data", "covert"))
 CAPTURES = {c.name: c for c in public.captures(COVERT)}
 KNOWN_GAPS = {  # capture: why the model misses it (see models/dns_tunnel.md)
-    "tunnels:dnscat2.pcap": "12 queries of fixed-length 34-hex names: looks like a hash-reputation lookup",
     "exfil:MXSIZE-65-FLSIZE-28657.pcap": "DNSExfiltrator with 65-character requests: one 36-char label per "
                                          "query with a tiny answer, the shape of an anti-virus hash lookup",
 }

@@ -98,18 +98,26 @@ def ptr(rng, variant, words, n):
     return out
 
 
+AD_SRV = ("_ldap._tcp.dc._msdcs", "_kerberos._udp", "_kerberos._tcp.dc._msdcs", "_gc._tcp",
+          "_ldap._tcp.default-first-site-name._sites", "_kpasswd._udp", "_ldap._tcp.pdc._msdcs")
+DNS_SD = ("b._dns-sd._udp", "db._dns-sd._udp", "lb._dns-sd._udp", "r._dns-sd._udp", "_ipp._tcp",
+          "_printer._tcp", "_http._tcp", "_airplay._tcp")
+
+
 def services(rng, variant, words, n):
-    corp = {"a": "corp-a.example", "b": "ad.corp-b.example"}[variant]
-    names = [(f"_ldap._tcp.dc._msdcs.{corp}", "SRV"), (f"_kerberos._udp.{corp}", "SRV"),
-             (f"_kerberos._tcp.dc._msdcs.{corp}", "SRV"), (f"_gc._tcp.{corp}", "SRV"),
-             (f"_ldap._tcp.default-first-site-name._sites.{corp}", "SRV")]
+    """Active Directory SRV discovery (domain controllers, Kerberos), DNS-SD browsing, then
+    mail authentication TXT, MX and SIP/XMPP/autodiscover SRV for many domains."""
+    corps = {"a": ("corp-a.example", "branch-a.example", "lab-a.example"), "b": ("ad.corp-b.example",)}[variant]
+    names = [(f"{srv}.{corp}", "SRV") for corp in corps for srv in AD_SRV[: rng.randrange(5, 8)]]
+    if variant == "a":
+        names += [(f"{sd}.{corp}", "PTR") for corp in corps for sd in DNS_SD[: rng.randrange(5, 9)]]
     selectors = {"a": ("google", "selector1", "selector2"), "b": ("s1", "k1", "20230601", "mxvault")}[variant]
     for w in rng.sample(words, min(len(words), n // 4)):
         d = f"{w}.{rng.choice(TLDS)}"
         names += [(d, "TXT"), (f"_dmarc.{d}", "TXT"), (f"{rng.choice(selectors)}._domainkey.{d}", "TXT"),
                   (d, "MX"), (f"_sip._tls.{d}", "SRV"), (f"_autodiscover._tcp.{d}", "SRV"),
                   (f"_xmpp-client._tcp.{d}", "SRV")]
-    return names[:n]
+    return names[: max(n, len(names))]
 
 
 def dnsbl(rng, variant, words, n):
