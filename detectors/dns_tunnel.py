@@ -88,9 +88,9 @@ class DnsTunnelDetector:
         return isinstance(item, DnsTransaction) and item.question is not None
 
     def inspect(self, item: DnsTransaction) -> list[Finding]:
-        key = self.tracker.key(item)
-        if self.allow and host_matches(name_text(key[1]), self.allow):
+        if self.allow and host_matches(name_text(item.question.name), self.allow):
             return []
+        key = self.tracker.key(item)
         window = self.tracker.observe(item, key)
         if window is None:
             return []

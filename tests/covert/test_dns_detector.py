@@ -14,6 +14,7 @@ from detectors.dns_tunnel import DnsTunnelDetector, DnsTunnelParams
 from dlp import rules
 from dlp.app.dns.message import Message, Question, Record
 from dlp.errors import ConfigError
+from tests.covert.session_items import run as feed  # applies() then inspect() per item
 
 TXT, A = 16, 1
 
@@ -38,14 +39,6 @@ def tunnel_names(n: int, zone: bytes = b"t.evil-tunnel.example", seed: int = 1) 
         labels = [data[j:j + 57] for j in range(0, len(data), 57)]
         out.append(b".".join(labels) + b".%x." % i + zone)
     return out
-
-
-def feed(detector, items) -> list:
-    findings = []
-    for item in items:
-        if detector.applies(item):
-            findings += detector.inspect(item)
-    return findings
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +98,16 @@ def test_ordinary_browsing_never_alerts(detector_params):
     assert det.scored > 0  # ten distinct names per domain: scored, and judged benign
 
 
-def test_allow_domains_are_never_scored():
-    det = DnsTunnelDetector(DnsTunnelParams(allow_domains=("evil-tunnel.example",)))
+@pytest.mark.parametrize("allow", ["evil-tunnel.example", "t.evil-tunnel.example", "*.t.evil-tunnel.example"])
+def test_allow_domains_are_never_scored(allow):
+    det = DnsTunnelDetector(DnsTunnelParams(allow_domains=(allow,)))
     assert feed(det, [txn(n, i) for i, n in enumerate(tunnel_names(30))]) == []
     assert det.scored == 0
+
+
+def test_allow_entry_covers_only_its_own_zone():
+    det = DnsTunnelDetector(DnsTunnelParams(allow_domains=("avqs.evil-tunnel.example",)))
+    assert len(feed(det, [txn(n, i) for i, n in enumerate(tunnel_names(30))])) == 1
 
 
 def test_threshold_override_silences(detector_params):

@@ -54,29 +54,30 @@ def _iodine(name, split, rtype, enc, zone):
     return Scenario(name, split, "iodine", f"iodine {rtype}/{enc}", zone, {"rtype": rtype, "encoding": enc})
 
 
+def _exfil(name, split, family, zone, gaps, labels, queries=60, **more):
+    args = {"min_gap": gaps[0], "max_gap": gaps[1], "label_min": labels[0], "label_max": labels[1],
+            "max_queries": queries, **more}
+    return Scenario(name, split, "exfil", family, zone, args)
+
+
 SCENARIOS = [
     _iodine("iodine-null-base32", "train", "NULL", "base32", "t1.tun-a.example"),
     _iodine("iodine-txt-base64", "train", "TXT", "base64", "t.tun-b.example"),
     _iodine("iodine-cname-base128", "train", "CNAME", "base128", "x.tun-c.example"),
     Scenario("dns2tcp-txt", "train", "dns2tcp", "dns2tcp TXT", "d2t.tun-d.example", {"rtype": "TXT"}),
-    Scenario("exfil-fast", "train", "exfil", "scripted exfil base32/A (fast pace)", "ex.tun-e.example",
-             {"min_gap": 0.2, "max_gap": 1.0, "label_min": 8, "label_max": 16, "max_queries": 60}),
-    Scenario("exfil-hex-txt", "train", "exfil", "scripted exfil hex/TXT", "h.tun-l.example",
-             {"min_gap": 0.1, "max_gap": 0.6, "label_min": 10, "label_max": 30, "max_queries": 60,
-              "encoding": "hex", "qtype": "TXT"}),
-    Scenario("exfil-b64-long", "train", "exfil", "scripted exfil base64url/TXT, long names", "b.tun-m.example",
-             {"min_gap": 0.05, "max_gap": 0.3, "label_min": 60, "label_max": 180, "max_queries": 60,
-              "encoding": "base64url", "qtype": "TXT", "bytes": 6000}),
-    Scenario("exfil-hex-cname", "train", "exfil", "scripted exfil hex/CNAME, fixed 30", "c.tun-n.example",
-             {"min_gap": 0.05, "max_gap": 0.3, "label_min": 30, "label_max": 30, "max_queries": 60,
-              "encoding": "hex", "qtype": "CNAME", "bytes": 1000}),
+    _exfil("exfil-fast", "train", "scripted exfil base32/A (fast pace)", "ex.tun-e.example", (0.2, 1.0), (8, 16)),
+    _exfil("exfil-hex-txt", "train", "scripted exfil hex/TXT", "h.tun-l.example", (0.1, 0.6), (10, 30),
+           encoding="hex", qtype="TXT"),
+    _exfil("exfil-b64-long", "train", "scripted exfil base64url/TXT, long names", "b.tun-m.example",
+           (0.05, 0.3), (60, 180), encoding="base64url", qtype="TXT", bytes=6000),
+    _exfil("exfil-hex-cname", "train", "scripted exfil hex/CNAME, fixed 30", "c.tun-n.example",
+           (0.05, 0.3), (30, 30), encoding="hex", qtype="CNAME", bytes=1000),
     _iodine("iodine-mx-base64u", "heldout", "MX", "base64u", "m.tun-f.example"),
     _iodine("iodine-srv-base32", "heldout", "SRV", "base32", "s.tun-g.example"),
     _iodine("iodine-private-base128", "heldout", "PRIVATE", "base128", "p.tun-h.example"),
     _iodine("iodine-txt-raw", "heldout", "TXT", "raw", "r.tun-i.example"),
     Scenario("dns2tcp-key", "heldout", "dns2tcp", "dns2tcp KEY", "d.tun-j.example", {"rtype": "KEY"}),
-    Scenario("exfil-slow", "heldout", "exfil", "slow exfil (2-10 s jitter)", "upd.tun-k.example",
-             {"min_gap": 2.0, "max_gap": 10.0, "label_min": 6, "label_max": 12, "max_queries": 40}),
+    _exfil("exfil-slow", "heldout", "slow exfil (2-10 s jitter)", "upd.tun-k.example", (2.0, 10.0), (6, 12), 40),
 ] + [Scenario(f"benign-{fam}-{v}", "train" if v == "a" else "heldout", "benign", f"benign {fam}", "",
               {"family": fam, "variant": v})
      for fam in ("browse", "cdn", "ptr", "services", "dnsbl", "antivirus") for v in ("a", "b")]
