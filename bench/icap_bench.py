@@ -322,6 +322,9 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma list: icap, keylog")
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "icap"))
     args = ap.parse_args()
+    from dlp.log import configure_logging
+
+    configure_logging("warning")  # the in-process pipelines log as the CLI does
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     results = {}
