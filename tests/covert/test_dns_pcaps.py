@@ -77,3 +77,23 @@ def test_dlp_train_rebuilds_the_shipped_results(tmp_path):
     assert rebuilt["threshold"] == shipped["threshold"]
     assert rebuilt["heldout"] == shipped["heldout"]
     assert (tmp_path / "m.md").read_text().count("| yes |") >= 6
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "cannot read manifest"),
+    ('{"captures": [', "m.json:1: invalid JSON"),
+    ('{"captures": [{"path": "x.pcap"}]}', "capture 0: missing or bad field"),
+    ('{"captures": [{"path": "x.pcap", "split": "test", "label": "tunnel", "family": "f"}]}',
+     "split must be train|heldout"),
+    ('{"captures": [{"path": "x.pcap", "split": "train", "label": "tunnel", "family": "f"}]}',
+     "needs tunnel_domains"),
+    ('{"captures": []}', "no captures listed"),
+])
+def test_dlp_train_bad_manifest_is_a_one_line_error(content, message, tmp_path):
+    manifest = tmp_path / "m.json"
+    if content is not None:
+        manifest.write_text(content)
+    proc = subprocess.run([sys.executable, "-m", "dlp", "train", "--manifest", str(manifest), "--out",
+                           str(tmp_path / "out.skops")], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out.skops").exists()
