@@ -49,8 +49,13 @@ class _FlowApp:
 
 
 def _flow_info(flow) -> FlowInfo:
-    return FlowInfo(flow.flow_id, PROTO_NAMES.get(flow.proto, str(flow.proto)), ip_text(flow.cli),
-                    flow.cport, ip_text(flow.srv), flow.sport, flow.vlan)
+    """Who talks to whom, made once per flow (every item of the flow shares it)."""
+    info = flow.info
+    if info is None:
+        info = flow.info = FlowInfo(flow.flow_id, PROTO_NAMES.get(flow.proto, str(flow.proto)),
+                                    ip_text(flow.cli), flow.cport, ip_text(flow.srv), flow.sport,
+                                    flow.vlan)
+    return info
 
 
 def _takes(detectors: list, kind: str) -> list:
@@ -117,7 +122,7 @@ class DetectionDispatcher:
             self._flow_event(flow, kind, direction, name)
 
     def _flow_event(self, flow, kind: str, direction: int, name: str = "") -> None:
-        info = flow.app.info if flow.app is not None else _flow_info(flow)
+        info = _flow_info(flow)
         event = FlowEvent(kind, info, flow.last, flow.start, name, direction,
                           flow.first_flags, flow.state.name.lower() if flow.proto == TCP else "",
                           flow.midstream, flow.reason or "", tuple(flow.pkts), tuple(flow.bytes),
