@@ -90,16 +90,23 @@ class KeylogPipeline(Pipeline):
                 open_conns: dict[int, DecryptedConnection | None] = {}
                 for stream, tup, direction, data in tshark.decrypt_capture(capture, self.keylog):
                     if stream not in open_conns:  # a new connection: the next flow of its tuple
+                        if direction == tshark.END:
+                            continue  # ended without a decrypted byte: no key for it
                         flows = waiting.get(tup)
                         tls = flows.pop(0) if flows else None
                         open_conns[stream] = tls and DecryptedConnection(
                             tls.flow, self.dispatcher, events, tls.client_direction)
+                        events["tls.keylog_decrypted"] += tls is not None
                     conn = open_conns[stream]
-                    if conn is not None:
+                    if conn is None:
+                        continue
+                    if direction == tshark.END:  # its HTTP state goes now, not at the end
+                        conn.end()
+                        open_conns[stream] = None
+                    else:
                         conn.data(direction, data)
                 for conn in open_conns.values():
                     if conn is not None:
                         conn.end()
-                events["tls.keylog_decrypted"] += sum(1 for c in open_conns.values() if c is not None)
         events["tls.keylog_no_key"] += sum(len(flows) for flows in waiting.values())
         log.info("tls_decrypted", flows=len(self.spotter.flows), decrypted=events["tls.keylog_decrypted"])

@@ -88,7 +88,8 @@ class LiveTlsDecryptor:
         self.proc.stdin.flush()
 
     def poll(self) -> list:
-        """Decrypted items so far: (tcp stream, connection tuple, direction, bytes)."""
+        """Decrypted items so far: (tcp stream, connection tuple, direction, bytes); direction
+        tshark.END (no bytes) says the connection ended."""
         out = []
         while True:
             try:
@@ -109,6 +110,5 @@ class LiveTlsDecryptor:
 
     def _read(self) -> None:
         for raw in self.proc.stdout:
-            item = self.parser.line(raw)
-            if item is not None:
+            for item in self.parser.line(raw):
                 self.items.put(item)

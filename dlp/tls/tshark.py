@@ -31,7 +31,9 @@ SNAPLEN = 262144
 # client (ip text, port), server (ip text, port), as the ClientHello travelled
 Tuple = tuple[str, int, str, int]
 FIELDS = ("tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
-          "tls.handshake.type", "data.data")
+          "tls.handshake.type", "data.data", "tcp.flags.fin", "tcp.flags.reset")
+END = -1  # the direction of an item that says the connection ended (FIN both ways, or RST)
+_TRUE = (b"1", b"True")
 
 
 def tshark_command(keylog: str, source: list[str], live: bool = False) -> list[str]:
@@ -39,7 +41,7 @@ def tshark_command(keylog: str, source: list[str], live: bool = False) -> list[s
     if shutil.which(TSHARK) is None:
         raise ConfigError("tshark is not installed (apt-get install tshark): needed for --keylog")
     cmd = [TSHARK, "-n", *source, "-o", f"tls.keylog_file:{keylog}", "--disable-protocol", "http",
-           "--disable-protocol", "http2", "-Y", "data.data or tls.handshake.type == 1",
+           "--disable-protocol", "http2", "-Y", "data.data or tls.handshake.type == 1 or tcp.flags.fin == 1 or tcp.flags.reset == 1",
            "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
     for name in FIELDS:
         cmd += ["-e", name]
@@ -51,32 +53,47 @@ class Decrypted:
     """Per-stream orientation, learnt from ClientHellos."""
 
     clients: dict[int, Tuple] = field(default_factory=dict)
+    fins: dict[int, set] = field(default_factory=dict)  # stream -> directions that sent FIN
     bad_lines: int = 0
 
-    def line(self, raw: bytes) -> tuple[int, Tuple, int, bytes] | None:
-        """One tshark line -> (tcp stream, connection tuple, direction, decrypted bytes) or
-        None. Direction 0 is TLS client to server."""
+    def line(self, raw: bytes) -> list[tuple[int, Tuple, int, bytes]]:
+        """One tshark line -> items (tcp stream, connection tuple, direction, bytes).
+        Direction 0 is TLS client to server; END (no bytes) when the connection ended: a
+        RST, or a FIN from both sides (after the bytes of the same packet)."""
         fields = raw.rstrip(b"\r\n").split(b"\t")
         if len(fields) != len(FIELDS) or not fields[0].isdigit():
             self.bad_lines += 1
-            return None
+            return []
         stream = int(fields[0])
         src = _last(fields[1] or fields[2]), int(_last(fields[3]) or 0)
         dst = _last(fields[4] or fields[5]), int(_last(fields[6]) or 0)
         if b"1" in fields[7].split(b",") and stream not in self.clients:
             self.clients[stream] = (src[0], src[1], dst[0], dst[1])
-        if not fields[8]:
-            return None
         tup = self.clients.get(stream)
-        if tup is None:  # data before any ClientHello: not a connection we can orient
-            self.bad_lines += 1
-            return None
-        try:
-            data = b"".join(binascii.unhexlify(h) for h in fields[8].split(b","))
-        except binascii.Error:
-            self.bad_lines += 1
-            return None
-        return stream, tup, 0 if src == (tup[0], tup[1]) else 1, data
+        if tup is None:  # data before any ClientHello (or after the end): cannot be oriented
+            self.bad_lines += 1 if fields[8] else 0
+            return []
+        direction = 0 if src == (tup[0], tup[1]) else 1
+        out = []
+        if fields[8]:
+            try:
+                out.append((stream, tup, direction, b"".join(binascii.unhexlify(h) for h in fields[8].split(b","))))
+            except binascii.Error:
+                self.bad_lines += 1
+        if self._ends(stream, direction, fields):
+            self.fins.pop(stream, None)
+            del self.clients[stream]  # a later packet of it (a retransmission) is not data
+            out.append((stream, tup, END, b""))
+        return out
+
+    def _ends(self, stream: int, direction: int, fields: list) -> bool:
+        if _last(fields[10]).encode() in _TRUE:
+            return True
+        if _last(fields[9]).encode() in _TRUE:
+            fins = self.fins.setdefault(stream, set())
+            fins.add(direction)
+            return len(fins) == 2
+        return False
 
 
 def _last(value: bytes) -> str:
@@ -86,15 +103,14 @@ def _last(value: bytes) -> str:
 
 def decrypt_capture(capture: str, keylog: str):
     """Yields (tcp stream, connection tuple, direction, bytes) for every decrypted packet of
-    `capture`, in capture order (a reused tuple gets a new stream number)."""
+    `capture`, in capture order (a reused tuple gets a new stream number), and
+    (stream, tuple, END, b"") when a connection ends."""
     parser = Decrypted()
     with tempfile.TemporaryFile() as err_file:  # stderr to a file: a full pipe would block tshark
         proc = subprocess.Popen(tshark_command(keylog, ["-r", capture]), stdout=subprocess.PIPE, stderr=err_file)
         try:
             for raw in proc.stdout:
-                item = parser.line(raw)
-                if item is not None:
-                    yield item
+                yield from parser.line(raw)
         finally:
             proc.stdout.close()
             code = proc.wait()
