@@ -67,6 +67,10 @@ def test_benign_capture_is_quiet(cap, tmp_path):
     assert dns_alerts(cap.path, tmp_path) == []
 
 
+def outcomes(card: dict) -> list[tuple]:
+    return [(c["capture"], c.get("detected"), c["false_alerts"]) for c in card["heldout"]["captures"]]
+
+
 def test_dlp_train_rebuilds_the_shipped_results(tmp_path):
     out = tmp_path / "m.skops"
     proc = subprocess.run([sys.executable, "-m", "dlp", "train", "--manifest", MANIFEST, "--out", str(out)],
@@ -75,7 +79,8 @@ def test_dlp_train_rebuilds_the_shipped_results(tmp_path):
     rebuilt, shipped = model.load(str(out)).card, model.load().card
     assert rebuilt["data_sha256"] == shipped["data_sha256"]
     assert rebuilt["threshold"] == shipped["threshold"]
-    assert rebuilt["heldout"] == shipped["heldout"]
+    # outcomes, not exact scores: another scikit-learn version may grow slightly other trees
+    assert outcomes(rebuilt) == outcomes(shipped)
     assert (tmp_path / "m.md").read_text().count("| yes |") >= 6
 
 
