@@ -12,15 +12,11 @@ process is stopped by PID, the namespaces are removed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
-import re
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 
 from tools.dlp_samples import cards, customers_json
@@ -83,35 +79,11 @@ def record(out_dir: str, uploads: list[Upload] | None = None, tag: str = "dlp6k"
             env={**os.environ, "SSLKEYLOGFILE": keylog}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_listening(net.client_ns, PROXY_PORT, mitm, timeout=30)
-            with complete_capture(net.server_ns, net.server_dev, pcap, "tcp"):
+            with net.capture(pcap, "tcp"):
                 results = [_upload(net, work, u) for u in uploads]
         finally:
             stop(mitm)
     return {"pcap": pcap, "keylog": keylog, "uploads": results}
-
-
-@contextlib.contextmanager
-def complete_capture(ns: str, dev: str, path: str, bpf: str):
-    """tcpdump for the duration of the block, checked to have written every packet its filter
-    took. (TestNet.capture checks kernel drops only: without --immediate-mode, packets still
-    in the ring when tcpdump is stopped are counted as received and never written.)"""
-    proc = subprocess.Popen(["ip", "netns", "exec", ns, "tcpdump", "--immediate-mode", "-i", dev, "-B", "65536",
-                             "-s", "0", "-w", path, *bpf.split()], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(path) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)  # the file appears before the socket is attached
-        yield
-        time.sleep(0.5)
-    finally:
-        stop(proc, signal.SIGINT)
-    report = proc.stderr.read()
-    captured = re.search(r"(\d+) packets? captured", report)
-    received = re.search(r"(\d+) packets? received by filter", report)
-    if not captured or not received or captured.group(1) != received.group(1) or \
-            "\n0 packets dropped by kernel" not in report:
-        raise RuntimeError(f"incomplete capture: {report}")
 
 
 def _start_servers(net: TestNet, work: str, cert: str, key: str) -> None:
