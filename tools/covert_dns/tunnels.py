@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -58,7 +59,7 @@ def dns2tcp(lab, zone: str, rtype: str, size: int = 20000) -> None:
     with open(conf, "w") as fh:
         fh.write(f"listen = 127.0.0.1\nport = {DNS2TCP_PORT}\nuser = root\nchroot = {work}\n"
                  f"domain = {zone}\nresources = web:127.0.0.1:{HTTP_PORT}\n")
-    web = lab.start_server(["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", work,
+    web = lab.start_server([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", work,
                             str(HTTP_PORT)], HTTP_PORT)
     server = lab.start_server(["dns2tcpd", "-F", "-f", conf], DNS2TCP_PORT, proto="udp")
     client = lab.start_client(["dns2tcpc", "-z", zone, "-r", "web", "-l", "8888", "-T", rtype,
