@@ -55,7 +55,8 @@ def evaluate(captures: list[Capture], model, model_path: str) -> dict:
     by_name = {c.name: c for c in captures}
     for s, y, name in zip(scores, rows.y, rows.capture):
         if not y:
-            fam = per_family[by_name[name].family]
+            cap = by_name[name]
+            fam = per_family[cap.family if cap.label == "benign" else f"background lookups in {cap.family}"]
             fam["rows"] += 1
             fam["alerting_rows"] += int(s >= model.threshold)
     return {"windows": window_metrics(scores, rows.y, model.threshold),
