@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test corpus bench venv clean goldens
+.PHONY: demo test corpus bench venv clean goldens model bench-dns bench-covert covert-captures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,23 @@ corpus: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# DNS messages/s through parsing, features and model (beside dpkt), and the covert cost in replay
+bench-dns: $(STAMP)
+	$(BIN)/python -m bench.dns_bench
+
+# icmp_tunnel + beacon + spi cost beside the bare flow engine
+bench-covert: $(STAMP)
+	$(BIN)/python -m tools.covert_net.bench
+
+# Rebuild the shipped DNS tunnel model and its card from the committed captures
+model: $(STAMP)
+	$(BIN)/dlp train --manifest pcaps/covert/manifest.json --out models/dns_tunnel.skops --public ../shared/data/covert
+
+# Re-record the covert-channel captures with the real tools in namespaces (root, a few minutes)
+covert-captures: $(STAMP)
+	$(BIN)/python -m tools.covert_dns.record
+	$(BIN)/python -m tools.covert_net all
 
 # Regenerate golden expectations after a deliberate behaviour change; review the diff.
 goldens: $(STAMP)
