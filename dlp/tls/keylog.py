@@ -3,18 +3,20 @@
 KeylogPipeline is the replay Pipeline plus a TlsFlowSpotter. Non-TLS flows are inspected by
 the engine as always. At the end, the TLS flows' packets go through tshark with the key log
 (dlp/tls/tshark.py) and each decrypted connection is handed to the pipeline's own
-DetectionDispatcher as the stream of that very flow (DecryptedConnection; HTTP/2 translated
-to HTTP/1.1 first): same HTTP parser, body decoders and detectors, alerts with the flow's
-5-tuple and flow id.
+detectors as the stream of that very flow (DecryptedConnection; HTTP/2 translated to HTTP/1.1
+first): same HTTP parser, body decoders and detector instances, alerts with the flow's 5-tuple
+and flow id.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 
 import structlog
 
+from dlp.app.dispatch import ALL_INPUTS, DetectionDispatcher
 from dlp.errors import ConfigError
 from dlp.pipeline import Pipeline
 from dlp.stream.consumer import FanOut
@@ -25,35 +27,71 @@ from dlp.tls.spotter import TlsFlowSpotter
 log = structlog.get_logger("dlp.tls")
 
 
-class DecryptedConnection:
-    """Decrypted bytes of one TLS connection -> the dispatcher, as the flow's stream.
+def decrypted_dispatcher(pipeline, current: DetectionDispatcher | None = None) -> DetectionDispatcher:
+    """The dispatcher decrypted streams go through: the pipeline's detectors (the same
+    instances, so per-flow and per-host tallies are shared) except those fed flow events,
+    which the engine's own flows already give them; alerts and unscanned-body events go
+    where the pipeline's go. `current` is brought up to date after a rules reload."""
+    detectors = [d for d in pipeline.dispatcher.detectors if "flow" not in getattr(d, "inputs", ALL_INPUTS)]
+    if current is None:
+        return DetectionDispatcher(detectors, pipeline._alert, pipeline.dispatcher.http_settings,
+                                   on_unscanned=pipeline._unscanned)
+    if [id(d) for d in current.detectors] != [id(d) for d in detectors]:
+        current.set_detectors(detectors)
+    return current
 
-    `flip` is 1 when the engine's client of the flow is the TLS server (a capture that
-    missed the handshake). HTTP/2 (the client preface) is translated message by message."""
+
+class DecryptedConnection:
+    """Decrypted bytes of one TLS connection -> a dispatcher, as the flow's stream.
+
+    The dispatcher keeps its per-flow state on the flow object; the engine's flow keeps the
+    encrypted stream's (live, both run at once), so the decrypted stream gets a copy of the
+    flow: same 5-tuple, flow id and counters, its own app-layer state. `flip` is 1 when the
+    engine's client of the flow is the TLS server (a capture that missed the handshake).
+    HTTP/2 is recognised by the client preface and translated message by message; what the
+    server sends before the client's first bytes waits (at most HOLD bytes) for that.
+    """
+
+    HOLD = 64 * 1024
 
     def __init__(self, flow, dispatcher, events, flip: int = 0):
-        self.flow, self.dispatcher, self.events, self.flip = flow, dispatcher, events, flip
+        self.flow, self.dispatcher, self.events, self.flip = copy.copy(flow), dispatcher, events, flip
         self.h2: Http2Translator | None = None
         self.decided = False
-        dispatcher.on_open(flow)
+        self.early: list[tuple[int, bytes]] = []  # server bytes before the client's first
+        dispatcher.on_open(self.flow)
 
     def data(self, direction: int, data: bytes) -> None:
-        if not self.decided and direction == 0:
+        if not self.decided:
+            if direction == 1 and sum(len(d) for _, d in self.early) < self.HOLD:
+                self.early.append((direction, data))
+                return
             self.decided = True
-            if data.startswith(PREFACE[:len(data)]):
+            if direction == 0 and data.startswith(PREFACE[:len(data)]):
                 self.h2 = Http2Translator(self.dispatcher.http_settings.max_body_bytes)
-        if self.h2 is None:
-            self.dispatcher.on_data(self.flow, direction ^ self.flip, data)
-        else:
-            self._deliver(self.h2.feed(direction, data))
+            early, self.early = self.early, []
+            for d, held in [(direction, data)] + early if direction == 0 else early + [(direction, data)]:
+                self._deliver(d, held)
+            return
+        self._deliver(direction, data)
 
     def end(self) -> None:
+        if not self.decided:
+            self.decided = True
+            for d, held in self.early:
+                self._deliver(d, held)
         if self.h2 is not None:
-            self._deliver(self.h2.end())
+            self._send(self.h2.end())
             self.events.update(self.h2.events)
         self.dispatcher.on_close(self.flow)
 
-    def _deliver(self, messages: list) -> None:
+    def _deliver(self, direction: int, data: bytes) -> None:
+        if self.h2 is None:
+            self.dispatcher.on_data(self.flow, direction ^ self.flip, data)
+        else:
+            self._send(self.h2.feed(direction, data))
+
+    def _send(self, messages: list) -> None:
         for direction, message in messages:
             self.dispatcher.on_data(self.flow, direction ^ self.flip, message)
 
@@ -85,6 +123,7 @@ class KeylogPipeline(Pipeline):
         if not waiting:
             return
         events = self.engine.events
+        dispatcher = decrypted_dispatcher(self)
         with tempfile.TemporaryDirectory(prefix="dlp-keylog-") as tmp:
             for capture in tshark.write_tls_captures(self.paths, set(waiting), tmp):
                 open_conns: dict[int, DecryptedConnection | None] = {}
@@ -95,7 +134,7 @@ class KeylogPipeline(Pipeline):
                         flows = waiting.get(tup)
                         tls = flows.pop(0) if flows else None
                         open_conns[stream] = tls and DecryptedConnection(
-                            tls.flow, self.dispatcher, events, tls.client_direction)
+                            tls.flow, dispatcher, events, tls.client_direction)
                         events["tls.keylog_decrypted"] += tls is not None
                     conn = open_conns[stream]
                     if conn is None:

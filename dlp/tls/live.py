@@ -112,3 +112,22 @@ class LiveTlsDecryptor:
         for raw in self.proc.stdout:
             for item in self.parser.line(raw):
                 self.items.put(item)
+
+
+class _TeeDecoder:
+    """The pipeline's decoder, plus: packets of TLS connections also go to the decryptor.
+    No second decode: the pipeline's own decoded packet is looked at."""
+
+    def __init__(self, decoder, on_tls_packet):
+        self._decoder = decoder
+        self._on_tls_packet = on_tls_packet
+        self.selector = TlsPacketSelector()
+
+    def decode(self, linktype: int, frame: bytes, wirelen: int, ts: int):
+        pkt = self._decoder.decode(linktype, frame, wirelen, ts)
+        if pkt is not None and pkt.proto == TCP and self.selector.wants(pkt):
+            self._on_tls_packet(ts, linktype, frame, wirelen)
+        return pkt
+
+    def __getattr__(self, name):  # errors, skipped, events: the real decoder's counters
+        return getattr(self._decoder, name)

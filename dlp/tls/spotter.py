@@ -37,7 +37,10 @@ class TlsFlowSpotter(NullConsumer):
         if flow.flow_id in self.undecided:
             self.undecided.discard(flow.flow_id)
             if is_client_hello(data):
-                self.flows.append(TlsFlow(flow, direction))
+                self.found(TlsFlow(flow, direction))
+
+    def found(self, tls: TlsFlow) -> None:
+        self.flows.append(tls)
 
     def on_close(self, flow) -> None:
         self.undecided.discard(flow.flow_id)

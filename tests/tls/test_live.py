@@ -71,3 +71,41 @@ def test_selector_ignores_clear_text_and_bounds_its_memory(recording):
                 chosen += 1
                 assert 8080 not in (pkt.sport, pkt.dport)
     assert chosen > 0 and len(selector.flows) <= 4
+
+
+def test_live_pipeline_alerts_on_decrypted_uploads_while_capturing(recording, tmp_path):
+    """LiveKeylogPipeline fed in capture batches as the daemon's worker does: the card
+    uploads alert during the capture (not only at the end), with the engine's flow ids."""
+    import json
+
+    from dlp.cli import load_rules
+    from dlp.outputs.eve import EveWriter
+    from dlp.tls.live_pipeline import LiveKeylogPipeline
+
+    result, _ = recording
+    eve_path = tmp_path / "eve.json"
+    writer = EveWriter(str(eve_path))
+    pipeline = LiveKeylogPipeline(load_rules(None), writer, result["keylog"])
+    with CaptureFile(result["pcap"]) as cap:
+        records = list(cap)
+    alerts_during = 0
+    for i in range(0, len(records), 20):  # batches, as a capture ring hands them out
+        pipeline.feed(records[i:i + 20])
+        time.sleep(0.05)
+    deadline = time.monotonic() + 20
+    while alerts_during < 6 and time.monotonic() < deadline:  # the link goes quiet; tshark catches up
+        pipeline.feed(())
+        alerts_during = sum(pipeline.summary.alerts.values())
+        time.sleep(0.1)
+    assert alerts_during == 6  # 5 decrypted uploads with cards + the clear-text one, before finish()
+    summary = pipeline.finish()
+    writer.close()
+    assert sum(summary.alerts.values()) == 6
+    events = [json.loads(line) for line in open(eve_path)]
+    flows = {e["flow_id"]: e for e in events if e["event_type"] == "flow"}
+    alerts = [e for e in events if e["event_type"] == "alert"]
+    names = {u["name"] for u in result["uploads"] if u["name"].startswith("cards-")}
+    assert sorted(a["http"]["url"].lstrip("/") for a in alerts) == sorted(names)
+    for alert in alerts:
+        assert flows[alert["flow_id"]]["src_port"] == alert["src_port"]
+    assert summary.anomalies["tls.keylog_decrypted"] == 9
