@@ -54,6 +54,7 @@ class IcapSettings:
     fail_mode: Literal["open", "closed"] = "open"
     preview_size: int = 4096  # bytes the proxy sends before we ask for the rest (OPTIONS Preview)
     max_body_bytes: int = 16 * 1024 * 1024  # kept and decoded per body; the rest is counted
+    max_total_body_bytes: int = 512 * 1024 * 1024  # kept by all open transactions together
     max_connections: int = 512  # concurrent proxy connections
     idle_timeout: float = 300.0  # seconds a kept-alive proxy connection may sit idle
     block_signatures: tuple[int, ...] = ()  # signature ids that block whatever their detector's action
@@ -61,7 +62,7 @@ class IcapSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.preview_size <= 1024 * 1024:
             raise ConfigError("preview_size must be between 0 and 1048576")
-        for name in ("max_body_bytes", "max_connections", "idle_timeout"):
+        for name in ("max_body_bytes", "max_total_body_bytes", "max_connections", "idle_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 

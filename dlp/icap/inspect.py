@@ -32,6 +32,7 @@ from dlp.outputs import eve
 from dlp.rules import RuleSet
 
 UNKNOWN_IP = "0.0.0.0"
+OVER_BUDGET = "icap.memory_budget"
 
 
 class _IcapHttp(HttpConnection):
@@ -63,6 +64,8 @@ class Transaction:
         self.ts = int(time.time() * 1_000_000)
         self.found: list = []  # (finding, HttpTransaction)
         self.unscanned: list[str] = []
+        self.held = 0  # body bytes kept for inspection (counted against the inspector's budget)
+        self.over_budget = False
         self.http = _IcapHttp(_flow_info(self.flow), inspector.http_settings, self._collect,
                               inspector.dispatcher.events, owner=self.flow)
         self.direction = 1 if request.method == "RESPMOD" else 0
@@ -76,15 +79,33 @@ class Transaction:
         self.http.handle(head, self.ts)
 
     def body(self, data: bytes) -> None:
-        self.http.handle([BodyData(self.direction, data)], self.ts)
+        if self.over_budget:
+            return
+        # what the HTTP session would keep of these bytes (past its cap it only counts them)
+        keep = min(len(data), max(0, self.inspector.max_body - self.held))
+        granted = self.inspector.reserve(keep) if keep else 0
+        self.held += granted
+        if granted < keep:  # the bodies of all open transactions together hit the budget
+            self.over_budget = True
+            data = data[:granted]
+        if data:
+            self.http.handle([BodyData(self.direction, data)], self.ts)
 
     def finish(self, truncated: bool = False) -> Verdict:
         try:
-            return self.inspector.decide(self, truncated)
+            return self.inspector.decide(self, truncated or self.over_budget)
         finally:
+            self.inspector.release(self.held)
+            self.held = 0
             # the session refers to us and we to it (its emit is our method): without this
             # cycle broken, every transaction's bodies would wait for the garbage collector
             self.http = None
+
+    def abort(self) -> None:
+        """The proxy went away: the bytes this transaction held are free again."""
+        self.inspector.release(self.held)
+        self.held = 0
+        self.http = None
 
     def _collect(self, flow, tx) -> None:
         self.inspector.inspect_tx(self, tx)
@@ -100,13 +121,26 @@ class IcapInspector:
         self.http_settings = HttpSettings(max_body_bytes=ruleset.icap.max_body_bytes)
         self.dispatcher = DetectionDispatcher(ruleset.build_detectors(), self._on_finding,
                                               self.http_settings, on_unscanned=self._on_unscanned)
-        self.counts = {"requests": 0, "blocked": 0, "allowed": 0, "alerts": 0, "unscanned": 0}
+        self.counts = {"requests": 0, "blocked": 0, "allowed": 0, "alerts": 0, "unscanned": 0,
+                       "over_memory_budget": 0}
+        self.max_body = ruleset.icap.max_body_bytes
+        self.budget = ruleset.icap.max_total_body_bytes  # body bytes kept by all open transactions
+        self.held = 0
         self._current: Transaction | None = None
 
     def set_rules(self, ruleset: RuleSet) -> None:
         """A reload: new detectors and actions (body limits stay those of the start)."""
         self.dispatcher.set_detectors(ruleset.build_detectors())
         self.ruleset = ruleset
+
+    def reserve(self, want: int) -> int:
+        """Body bytes a transaction may keep now, out of the shared budget."""
+        granted = min(want, max(0, self.budget - self.held))
+        self.held += granted
+        return granted
+
+    def release(self, nbytes: int) -> None:
+        self.held -= nbytes
 
     def wants_body(self, request: IcapRequest) -> bool:
         """Does any detector look at this kind of body? (RESPMOD bodies are downloads.)"""
@@ -133,6 +167,8 @@ class IcapInspector:
         self.eve.write(_with_icap(eve.anomaly_event(flow, tx, limits), self._current, None), flush=True)
 
     def decide(self, txn: Transaction, truncated: bool) -> Verdict:
+        if txn.over_budget:
+            self._over_budget(txn)
         errors = sum(self.dispatcher.errors.values())
         txn.http.handle([BodyEnd(txn.direction, truncated)], txn.ts)
         failed = sum(self.dispatcher.errors.values()) > errors or truncated
@@ -142,7 +178,8 @@ class IcapInspector:
                           unscanned=txn.unscanned)
         if blocking:
             verdict.reason = ", ".join(sorted({f.signature.removeprefix("DLP ") for f in blocking}))
-        elif rules.icap.fail_mode == "closed" and (failed or any(u in UNSCANNED for u in txn.unscanned)):
+        elif rules.icap.fail_mode == "closed" and (failed or any(u in UNSCANNED or u == OVER_BUDGET
+                                                                 for u in txn.unscanned)):
             verdict.block, verdict.reason = True, "content that could not be fully inspected"
         self.counts["blocked" if verdict.block else "allowed"] += 1
         for finding, item in txn.found:
@@ -151,6 +188,17 @@ class IcapInspector:
             event = eve.alert_event(txn.flow, finding, txn.ts, item)
             self.eve.write(_with_icap(event, txn, verdict), flush=True)
         return verdict
+
+
+    def _over_budget(self, txn: Transaction) -> None:
+        """Part of this body was not kept: the memory for bodies was taken by others."""
+        self.counts["over_memory_budget"] += 1
+        txn.unscanned.append(OVER_BUDGET)
+        event = {"timestamp": eve.timestamp(txn.ts), **eve.flow_fields(txn.flow, txn.direction),
+                 "event_type": "anomaly",
+                 "anomaly": {"type": "applayer", "event": OVER_BUDGET, "layer": "icap"},
+                 "dlp": {"unscanned": [OVER_BUDGET], "kept_bytes": txn.held, "budget": self.budget}}
+        self.eve.write(_with_icap(event, txn, None), flush=True)
 
 
 def _with_icap(event: dict, txn: Transaction, verdict: Verdict | None) -> dict:

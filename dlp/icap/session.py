@@ -88,6 +88,8 @@ class IcapSession:
         """The proxy went away mid-request: nothing is decided, nothing is kept."""
         if self.spool is not None:
             self.spool.file.close()
+        if self.txn is not None:
+            self.txn.abort()
         self.txn = self.spool = None
 
     # -- events ---------------------------------------------------------------------------

@@ -101,3 +101,48 @@ def test_sighup_reloads_rules_and_changes_istag(tmp_path):
     events = [line for line in open(tmp_path / "eve.json")]
     assert any('"action":"allowed"' in e for e in events) and any('"event_type":"stats"' in e for e in events)
 
+
+
+def _budget_service(fail_mode: str, tmp_path) -> tuple[Service, str]:
+    ruleset = rules.parse(f"version: 1\nicap:\n  fail_mode: {fail_mode}\n  max_total_body_bytes: 100000\n"
+                          "detectors:\n  pan:\n    action: block\n")
+    eve_path = str(tmp_path / f"eve-{fail_mode}.json")
+    return Service(IcapInspector(ruleset, EveWriter(eve_path)), "t", Counter()), eve_path
+
+
+def test_memory_budget_is_shared_by_open_transactions(tmp_path):
+    import json
+
+    for fail_mode, status in (("open", b"ICAP/1.0 204"), ("closed", b"ICAP/1.0 200")):
+        service, eve_path = _budget_service(fail_mode, tmp_path)
+        big = b"a" * 80_000 + b"\n"
+        first, rest = reqmod(big, preview=1000)
+        holder = IcapSession(service)
+        holder.receive(first)  # 100 Continue
+        holder.receive(rest[:70_000])  # in progress: ~71 KB kept
+        assert service.inspector.held > 70_000
+        other = IcapSession(service)
+        a, b = reqmod(b"b" * 50_000, preview=1000)
+        answers = b"".join(x for x in other.receive(a) + other.receive(b) if isinstance(x, bytes))
+        assert answers.split(b"\r\n\r\n", 1)[1].startswith(status)  # after the 100 Continue
+        assert service.inspector.counts["over_memory_budget"] == 1
+        holder.receive(rest[70_000:])  # done: its bytes are free again
+        assert service.inspector.held == 0
+        again = IcapSession(service)
+        c, d = reqmod(b"c" * 50_000, preview=1000)
+        assert b"ICAP/1.0 204" in b"".join(x for x in again.receive(c) + again.receive(d) if isinstance(x, bytes))
+        assert service.inspector.counts["over_memory_budget"] == 1
+        service.inspector.eve.close()
+        [anomaly] = [e for e in map(json.loads, open(eve_path)) if e["event_type"] == "anomaly"]
+        assert anomaly["anomaly"]["event"] == "icap.memory_budget" and anomaly["dlp"]["icap"]["service"] == "reqmod"
+
+
+def test_aborted_transaction_frees_its_budget(tmp_path):
+    service, _ = _budget_service("open", tmp_path)
+    first, rest = reqmod(b"z" * 60_000, preview=1000)
+    session = IcapSession(service)
+    session.receive(first)
+    session.receive(rest[:30_000])
+    assert service.inspector.held > 0
+    session.abort()
+    assert service.inspector.held == 0
