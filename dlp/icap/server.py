@@ -72,7 +72,9 @@ class IcapServer:
         log.warning("icap_listening", address=f"{address[0]}:{address[1]}", istag=self.service.istag)
         if ready is not None:
             ready(address)
+        stats = asyncio.create_task(self._periodic_stats())
         await stop.wait()
+        stats.cancel()
         await self.close()
 
     async def close(self) -> None:
@@ -94,6 +96,11 @@ class IcapServer:
         self.service.istag = istag_for(new)
         log.warning("rules_reloaded", file=self.rules_path, istag=self.service.istag)
         return True
+
+    async def _periodic_stats(self) -> None:
+        while True:
+            await asyncio.sleep(self.inspector.ruleset.engine.stats_interval)
+            self._write_stats()
 
     def _write_stats(self) -> None:
         self.eve.write({"timestamp": eve.timestamp(int(time.time() * 1_000_000)), "event_type": "stats",
