@@ -188,3 +188,24 @@ def test_reload_changes_istag_and_actions(icap_server, tmp_path):
     assert not srv.call(srv.server.reload)  # rejected, rules kept
     with IcapClient("127.0.0.1", srv.port) as c:
         assert c.options().headers["istag"] == after
+
+
+def test_stats_events_come_every_interval(tmp_path):
+    import time
+
+    from tests.icap.conftest import RunningServer
+
+    rules_path = tmp_path / "rules.yaml"
+    rules_path.write_text("version: 1\nengine:\n  stats_interval: 1\ndetectors:\n  pan:\n    action: block\n")
+    srv = RunningServer(str(rules_path), str(tmp_path / "eve.json"))
+    try:
+        with IcapClient("127.0.0.1", srv.port) as c:
+            c.reqmod(http_post(CARD_JSON), CARD_JSON)
+        deadline = time.monotonic() + 10
+        while len(srv.events("stats")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stats = srv.events("stats")
+    finally:
+        srv.close()
+    assert len(stats) >= 2
+    assert stats[-1]["dlp"]["icap"]["blocked"] == 1 and stats[-1]["stats"]["detect"]["alert"] == 1
