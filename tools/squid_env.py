@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 
+from tools.netns import TestNet
 from tools.test_certs import make_ca
 
 SQUID = "/usr/sbin/squid"
@@ -146,11 +147,5 @@ def wait_listening(ns: str, port: int, proc: subprocess.Popen, timeout: float = 
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop one process we started, by its PID: signal, wait, then kill."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    """Stop one process we started, by its PID: signal, wait, then kill (as TestNet does)."""
+    TestNet._stop(proc, sig)
