@@ -112,8 +112,8 @@ class Transaction:
 
 
 class IcapInspector:
-    """Long-lived: the rules, the detectors and the EVE writer. Not thread-safe: the server
-    calls it from one thread."""
+    """Long-lived: the rules, the detectors, the body memory budget and the EVE writer. Not
+    thread-safe: every session runs on the server's one event loop."""
 
     def __init__(self, ruleset: RuleSet, eve_writer: eve.EveWriter):
         self.eve = eve_writer
