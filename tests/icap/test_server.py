@@ -9,6 +9,7 @@ import concurrent.futures
 import gzip
 import re
 import socket
+import time
 
 import pytest
 
@@ -163,7 +164,10 @@ def test_too_many_connections_get_503(icap_server):
     srv = icap_server(max_conn=2)
     held = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(2)]
     try:
-        with IcapClient("127.0.0.1", srv.port) as c:  # the connections above are accepted first
+        deadline = time.monotonic() + 10
+        while srv.server.active < 2 and time.monotonic() < deadline:  # both accepted first
+            time.sleep(0.02)
+        with IcapClient("127.0.0.1", srv.port) as c:
             answer = c.options()
         assert answer.status == 503
     finally:
@@ -191,8 +195,6 @@ def test_reload_changes_istag_and_actions(icap_server, tmp_path):
 
 
 def test_stats_events_come_every_interval(tmp_path):
-    import time
-
     from tests.icap.conftest import RunningServer
 
     rules_path = tmp_path / "rules.yaml"
