@@ -102,9 +102,9 @@ class DetectionDispatcher:
                                  lambda tx, flow=flow: self._run(flow, tx, self.dns_detectors),
                                  self.events, "tcp" if flow.proto == TCP else "udp")
             elif flow.proto == TCP and self.http_detectors:
-                http = HttpConnection(info, self.http_settings, self._inspect_tx, self.events,
-                                      midstream=flow.midstream, directions=self.http_directions,
-                                      owner=flow)
+                http = HttpConnection(info, self.http_settings, self.inspect_transaction,
+                                      self.events, midstream=flow.midstream,
+                                      directions=self.http_directions, owner=flow)
             streams = None  # per-direction stream state only when stream detectors run
             if self.by_direction[0] or self.by_direction[1]:
                 streams = [StreamState(info, 0), StreamState(info, 1)]
@@ -188,7 +188,8 @@ class DetectionDispatcher:
             self._flow_event(flow, "close", 0)
         flow.app = None
 
-    def _inspect_tx(self, flow, tx: HttpTransaction) -> None:
+    def inspect_transaction(self, flow, tx: HttpTransaction) -> None:
+        """Run the http detectors on one transaction (from the mirror, ICAP or a key log)."""
         if self.on_unscanned is not None:
             limits = [a for a in tx.anomalies if a in UNSCANNED]
             if limits:  # part of this body was not inspected: say which flow and why

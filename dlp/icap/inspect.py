@@ -154,7 +154,7 @@ class IcapInspector:
         self._current = txn
         txn.flow.bytes[tx.direction] = tx.body_length
         try:
-            self.dispatcher._inspect_tx(txn.flow, tx)
+            self.dispatcher.inspect_transaction(txn.flow, tx)
         finally:
             self._current = None
 
