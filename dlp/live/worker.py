@@ -39,6 +39,9 @@ class WorkerSpec:
     reader_options: dict
     rules_path: str
     stats_interval: float
+    # builds the worker's pipeline from (ruleset, eve_writer); None = Pipeline. The hook for
+    # pipelines that add to it (e.g. dlp.tls.live_pipeline.LiveKeylogPipeline for --keylog)
+    pipeline_factory: object = None
 
 
 class ChannelWriter(EveWriter):
@@ -76,7 +79,7 @@ class Worker:
         self.packet_errors = 0
         self.capture = spec.reader(spec.interface, **spec.reader_options)
         self.writer = ChannelWriter(sock, self._decorate_stats)
-        self.pipeline = Pipeline(ruleset, self.writer)
+        self.pipeline = (spec.pipeline_factory or Pipeline)(ruleset, self.writer)
         self.describe = Decoder()  # names the flow of a packet whose handling failed
 
     def run(self) -> int:

@@ -15,6 +15,7 @@ import pytest
 from dlp.capture.pcapfile import CaptureFile
 from dlp.cli import load_rules
 from dlp.live.worker import EXIT_OK, Worker, WorkerSpec
+from dlp.pipeline import Pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CARDS = os.path.join(ROOT, "pcaps", "http", "json-cards-upload.pcap")
@@ -62,10 +63,10 @@ def _run(worker: Worker, theirs: socket.socket) -> tuple[int, list[dict]]:
     return code, [json.loads(line) for line in received.decode().splitlines()]
 
 
-def _worker(rules_path=None, **reader_options):
+def _worker(rules_path=None, pipeline_factory=None, **reader_options):
     ours, theirs = socket.socketpair()
     spec = WorkerSpec(0, "test0", FileReader, {"path": CARDS, **reader_options},
-                      rules_path or os.path.join(ROOT, "rules", "default.yaml"), 3600.0)
+                      rules_path or os.path.join(ROOT, "rules", "default.yaml"), 3600.0, pipeline_factory)
     return Worker(spec, load_rules(rules_path), ours), theirs
 
 
@@ -108,4 +109,17 @@ def test_sighup_with_a_bad_file_keeps_the_rules_then_a_good_file_is_taken(restor
     assert code == EXIT_OK
     assert worker.pipeline.reloads == 1  # the bad file was rejected, the good one taken
     assert [d.name for d in worker.pipeline.ruleset.detectors] == []
+    assert [e["alert"]["detector"] for e in events if e["event_type"] == "alert"] == ["pan"]
+
+
+def test_a_pipeline_factory_builds_the_workers_pipeline(restore_signals):
+    class Counting(Pipeline):
+        def feed(self, records, housekeeping=None, packet_time_stats=True):
+            self.batches = getattr(self, "batches", 0) + 1
+            super().feed(records, housekeeping, packet_time_stats)
+
+    worker, theirs = _worker(pipeline_factory=Counting)
+    code, events = _run(worker, theirs)
+    assert code == EXIT_OK and isinstance(worker.pipeline, Counting)
+    assert worker.pipeline.batches >= worker.capture.total // 4
     assert [e["alert"]["detector"] for e in events if e["event_type"] == "alert"] == ["pan"]
