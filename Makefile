@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test corpus bench venv clean goldens model bench-dns bench-covert bench-icap covert-captures
+.PHONY: demo test corpus bench venv clean goldens model bench-dns bench-covert bench-icap bench-live covert-captures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench-dns: $(STAMP)
 # icmp_tunnel + beacon + spi cost beside the bare flow engine
 bench-covert: $(STAMP)
 	$(BIN)/python -m tools.covert_net.bench
+
+# Live capture: highest zero-drop tcpreplay rate into a veth for 1 and 2 workers (root)
+bench-live: $(STAMP)
+	$(BIN)/python -m bench.live_rate
 
 # ICAP requests/s and p50/p99 latency, and the key-log path's MB/s beside plain replay (root)
 bench-icap: $(STAMP)

@@ -1,7 +1,7 @@
 """`dlp run`: the live capture daemon on a mirror (SPAN) port.
 
     dlp run --interface eth1 [--config FILE] [--rules FILE] [--eve PATH|-] [--workers N]
-            [--bpf EXPR] [--snaplen N]
+            [--bpf EXPR] [--snaplen N] [--keylog KEYS]
 
 Options given on the command line win over the config file (dlp/daemon_config.py). Every
 check (config, rules, interface, BPF filter, HMAC key, outputs) happens before any worker
@@ -11,6 +11,7 @@ starts: a mistake is a one-line error and exit code 2.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
 from dlp import daemon_config
@@ -26,6 +27,8 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, help="worker processes per interface")
     p.add_argument("--bpf", help="capture filter, tcpdump syntax")
     p.add_argument("--snaplen", type=int, help="bytes kept per frame (0 = all)")
+    p.add_argument("--keylog", metavar="KEYS",
+                   help="TLS key log of the intercepting proxy: decrypt its TLS flows (docs/icap.md)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run)
 
@@ -55,7 +58,7 @@ def run(args) -> int:
         raise ConfigError(f"{ruleset.path}: detectors cannot start: {exc}") from None
     if cfg.engine is not None:
         ruleset = dataclasses.replace(ruleset, engine=cfg.engine)
-    specs = worker_specs(cfg, cfg.rules or DEFAULT_RULES)
+    specs = worker_specs(cfg, cfg.rules or DEFAULT_RULES, keylog_factory(args.keylog))
     metrics = Metrics()
     try:
         outputs = OutputSet(cfg.outputs, metrics)
@@ -65,7 +68,19 @@ def run(args) -> int:
     return Supervisor(specs, ruleset, outputs, metrics, (m.host, m.port) if m else None).run()
 
 
-def worker_specs(cfg: daemon_config.DaemonConfig, rules_path: str) -> list:
+def keylog_factory(keylog: str | None):
+    """With a key log, workers build the decrypting pipeline (dlp/tls/live_pipeline.py): TLS
+    flows' packets also go to a tshark per worker, which reads keys as the proxy writes them."""
+    if keylog is None:
+        return None
+    from dlp.tls.live_pipeline import LiveKeylogPipeline
+
+    if not os.path.isfile(keylog):
+        raise ConfigError(f"{keylog}: no such key log file")
+    return functools.partial(LiveKeylogPipeline, keylog=os.path.abspath(keylog))
+
+
+def worker_specs(cfg: daemon_config.DaemonConfig, rules_path: str, pipeline_factory=None) -> list:
     """One WorkerSpec per worker; each interface's workers share a fanout group."""
     from dlp.live.capture import READERS, compile_bpf, interface_index
     from dlp.live.worker import WorkerSpec
@@ -82,5 +97,6 @@ def worker_specs(cfg: daemon_config.DaemonConfig, rules_path: str) -> list:
             options["rcvbuf_mib"] = iface.ring_mib
         for _ in range(iface.workers):
             specs.append(WorkerSpec(len(specs), iface.name, READERS[iface.capture], options,
-                                    rules_path, cfg.stats_interval))
+                                    rules_path, cfg.stats_interval,
+                                    pipeline_factory=pipeline_factory))
     return specs
