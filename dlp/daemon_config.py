@@ -31,12 +31,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-import yaml
 
 from dlp.config import EngineConfig
 from dlp.errors import ConfigError
 from dlp.outputs.syslog import FACILITIES
-from dlp.rules import _convert, _Node, _Where
+from dlp.rules import _Node, _Where, compose, read_text
 
 EVENT_TYPES = ("alert", "anomaly", "flow", "stats")
 
@@ -135,26 +134,11 @@ class DaemonConfig:
 
 
 def load(path: str) -> DaemonConfig:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}:1: config file is not UTF-8 text") from None
-    return parse(text, path)
+    return parse(read_text(path, "config file"), path)
 
 
 def parse(text: str, path: str = "<config>") -> DaemonConfig:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: "
-                          f"{getattr(exc, 'problem', exc)}") from None
-    if node is None:
-        raise ConfigError(f"{path}:1: empty config file")
-    root = _convert(node, path)
+    root = compose(text, path, "config file")
     where = _Where(path)
     top = where.mapping(root, "config file")
     version = top.pop("version", None)

@@ -99,17 +99,23 @@ class _Node:
 
 
 def load(path: str) -> RuleSet:
+    return parse(read_text(path, "rules file"), path)
+
+
+def read_text(path: str, what: str) -> str:
+    """A YAML file's text; unreadable or not UTF-8 is a ConfigError naming the file."""
     try:
         with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+            return fh.read()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read rules file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}:1: rules file is not UTF-8 text") from None
-    return parse(text, path)
+        raise ConfigError(f"{path}:1: {what} is not UTF-8 text") from None
 
 
-def parse(text: str, path: str = "<rules>") -> RuleSet:
+def compose(text: str, path: str, what: str) -> "_Node":
+    """YAML text -> a tree of nodes that remember their line (for FILE:LINE errors); used by
+    every file validated here (rules, and the daemon's config in dlp/daemon_config.py)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -117,8 +123,12 @@ def parse(text: str, path: str = "<rules>") -> RuleSet:
         line = mark.line + 1 if mark else 1
         raise ConfigError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
     if node is None:
-        raise ConfigError(f"{path}:1: empty rules file")
-    root = _convert(node, path)
+        raise ConfigError(f"{path}:1: empty {what}")
+    return _convert(node, path)
+
+
+def parse(text: str, path: str = "<rules>") -> RuleSet:
+    root = compose(text, path, "rules file")
     where = _Where(path)
     top = where.mapping(root, "rules file")
     where.only(top, {"version", "engine", "detectors", "icap"}, "top level", root.line)
