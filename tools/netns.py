@@ -63,15 +63,7 @@ class TestNet:
         for ns in self._extra_ns:
             _run("ip", "netns", "del", ns, check=False)
 
-    @staticmethod
-    def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+    _stop = staticmethod(lambda proc, sig=signal.SIGTERM: stop_process(proc, sig))
 
     def start_server(self, cmd: list[str], port: int, timeout: float = 10.0,
                      proto: str = "tcp") -> subprocess.Popen:
@@ -155,3 +147,14 @@ class TestNet:
 
     def run_in(self, ns: str, cmd: list[str], timeout: float = 30, check: bool = True):
         return _run("ip", "netns", "exec", ns, *cmd, timeout=timeout, check=check)
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop one process we started, by its PID: signal, wait, then kill."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

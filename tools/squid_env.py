@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 
-from tools.netns import TestNet
+from tools.netns import stop_process
 from tools.test_certs import make_ca
 
 SQUID = "/usr/sbin/squid"
@@ -146,6 +146,4 @@ def wait_listening(ns: str, port: int, proc: subprocess.Popen, timeout: float = 
     raise RuntimeError(f"nothing listened on {port} within {timeout} s")
 
 
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop one process we started, by its PID: signal, wait, then kill (as TestNet does)."""
-    TestNet._stop(proc, sig)
+stop = stop_process  # by PID: signal, wait, then kill

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import time
 
+from tools.netns import stop_process
+
 IODINE_PORT, DNS2TCP_PORT, HTTP_PORT = 5353, 5354, 8000
 TUNNEL_SERVER_IP = "10.99.0.1"
 PASSWORD = "dlp4d-lab-only"
@@ -45,8 +47,8 @@ def iodine(lab, zone: str, rtype: str, encoding: str, pings: int = 40, size: int
         lab.run_client(["ping", "-c", str(pings), "-i", "0.3", "-W", "5", "-s", str(size),
                         TUNNEL_SERVER_IP], timeout=60 + pings)
     finally:
-        lab._stop(client)
-        lab._stop(server)
+        stop_process(client)
+        stop_process(server)
 
 
 def dns2tcp(lab, zone: str, rtype: str, size: int = 20000) -> None:
@@ -73,7 +75,7 @@ def dns2tcp(lab, zone: str, rtype: str, size: int = 20000) -> None:
                         "http://127.0.0.1:8888/blob.bin"], timeout=70)
     finally:
         for proc in (client, server, web):
-            lab._stop(proc)
+            stop_process(proc)
         for name in os.listdir(work):
             os.unlink(os.path.join(work, name))
         os.rmdir(work)
