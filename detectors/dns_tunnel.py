@@ -75,9 +75,9 @@ class DnsTunnelDetector:
 
     def __init__(self, params: DnsTunnelParams | None = None):
         p = self.params = params or DnsTunnelParams()
-        self.model = tunnel_model.load(p.model_path or tunnel_model.DEFAULT_PATH)
-        self.forest = tunnel_model.ForestScorer(self.model)
-        self.threshold = p.threshold if p.threshold is not None else self.model.threshold
+        runtime = tunnel_model.load_runtime(p.model_path or tunnel_model.DEFAULT_PATH)
+        self.forest = runtime.scorer
+        self.threshold = p.threshold if p.threshold is not None else runtime.threshold
         self.names = NameScorer()
         self.allow = normalize_domains(p.allow_domains)
         self.tracker = DnsWindows(p.window_seconds, p.max_window_queries, p.max_windows,

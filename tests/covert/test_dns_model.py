@@ -90,3 +90,38 @@ def test_unknown_features_are_refused(tmp_path):
                                  0.5, {}), path)
     with pytest.raises(ConfigError, match="from_the_future"):
         model.load(path)
+
+
+# -- the trees file the detector scores from -------------------------------------------------
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(rows, min_size=1, max_size=8))
+def test_shipped_trees_file_scores_as_the_skops_model(batch):
+    runtime = model.load_runtime()
+    assert runtime.threshold == SHIPPED.threshold
+    assert [runtime.scorer.score(r) for r in batch] == pytest.approx(SHIPPED.scores(batch), abs=1e-9)
+
+
+def test_stale_or_missing_trees_file_falls_back_to_skops(tmp_path):
+    path = str(tmp_path / "m.skops")
+    model.save(small_model(1), path)
+    row = [0.7] * len(FEATURES)
+    truth = model.load(path).scores([row])[0]
+    assert model.load_runtime(path).scorer.score(row) == pytest.approx(truth)
+    other = str(tmp_path / "other.skops")
+    model.save(small_model(2), other)
+    os.replace(model.trees_path(other), model.trees_path(path))  # trees of another model: stale
+    assert model.load_runtime(path).scorer.score(row) == pytest.approx(truth)
+    os.unlink(model.trees_path(path))
+    assert model.load_runtime(path).scorer.score(row) == pytest.approx(truth)
+
+
+def test_detector_starts_without_importing_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys; from detectors.dns_tunnel import DnsTunnelDetector; DnsTunnelDetector(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'skops', 'scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert out.stdout.strip() == "[]"
