@@ -188,6 +188,15 @@ class DetectionDispatcher:
             self._flow_event(flow, "close", 0)
         flow.app = None
 
+    def inspect_stream(self, flow, stream: StreamState, data: bytes, ts: int) -> None:
+        """Run the stream detectors of `stream.direction` on the next bytes of a stream that
+        does not come from the flow engine (a body handed over by ICAP)."""
+        detectors = self.by_direction[stream.direction]
+        if detectors and data:
+            chunk = StreamChunk(stream, stream.offset, data, False, ts)
+            stream.offset += len(data)
+            self._run(flow, chunk, detectors)
+
     def inspect_transaction(self, flow, tx: HttpTransaction) -> None:
         """Run the http detectors on one transaction (from the mirror, ICAP or a key log)."""
         if self.on_unscanned is not None:

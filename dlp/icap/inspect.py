@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from detectors.base import FlowInfo
+from detectors.base import FlowInfo, StreamState
 from dlp.app.dispatch import DetectionDispatcher, UNSCANNED
 from dlp.app.http.events import BodyData, BodyEnd
 from dlp.app.http_session import HttpConnection, HttpSettings
@@ -69,6 +69,9 @@ class Transaction:
         self.http = _IcapHttp(_flow_info(self.flow), inspector.http_settings, self._collect,
                               inspector.dispatcher.events, owner=self.flow)
         self.direction = 1 if request.method == "RESPMOD" else 0
+        # raw-stream detectors (content rules) see the body bytes as the mirror would see
+        # the stream's body: the HTTP head reaches them only as parsed fields, not as bytes
+        self.stream = StreamState(_flow_info(self.flow), self.direction)
         head = []
         if request.req_head is not None:
             head.append(request.req_head)
@@ -90,6 +93,7 @@ class Transaction:
             data = data[:granted]
         if data:
             self.http.handle([BodyData(self.direction, data)], self.ts)
+            self.inspector.inspect_bytes(self, data)
 
     def finish(self, truncated: bool = False) -> Verdict:
         try:
@@ -144,7 +148,9 @@ class IcapInspector:
 
     def wants_body(self, request: IcapRequest) -> bool:
         """Does any detector look at this kind of body? (RESPMOD bodies are downloads.)"""
-        return (1 if request.method == "RESPMOD" else 0) in self.dispatcher.http_directions
+        direction = 1 if request.method == "RESPMOD" else 0
+        return (direction in self.dispatcher.http_directions
+                or bool(self.dispatcher.by_direction[direction]))
 
     def begin(self, request: IcapRequest) -> Transaction:
         self.counts["requests"] += 1
@@ -155,6 +161,14 @@ class IcapInspector:
         txn.flow.bytes[tx.direction] = tx.body_length
         try:
             self.dispatcher.inspect_transaction(txn.flow, tx)
+        finally:
+            self._current = None
+
+    def inspect_bytes(self, txn: Transaction, data: bytes) -> None:
+        """Body bytes for the raw-stream detectors (content rules), as they arrive."""
+        self._current = txn
+        try:
+            self.dispatcher.inspect_stream(txn.flow, txn.stream, data, txn.ts)
         finally:
             self._current = None
 

@@ -45,3 +45,40 @@ def test_user_names():
     assert _user_name("CORP\\bob") == "CORP\\bob"  # not base64: as sent
     assert _user_name("AAEC") == "AAEC"  # base64 of bytes that are no text: as sent
     assert len(_user_name("x" * 1000)) == 256
+
+
+def test_content_rules_see_icap_bodies_across_pieces_and_can_block():
+    """Raw-stream detectors (content rules) run on ICAP bodies as on the mirror's streams,
+    matching across the pieces the proxy sends; the detector's action decides."""
+    from dlp import rules
+    from dlp.icap.inspect import IcapInspector
+
+    class Sink:
+        def __init__(self):
+            self.events = []
+
+        def write(self, event, flush=False):
+            self.events.append(event)
+
+    ruleset = rules.parse("""version: 1
+detectors:
+  content:
+    action: block
+    rules:
+      - {id: 1000777, name: marker, patterns: ["PROJECT-NIGHTJAR"]}
+""", "r.yaml")
+    sink = Sink()
+    inspector = IcapInspector(ruleset, sink)
+    req = request("/up", host="192.0.2.80", x_client_ip="10.1.2.3")
+    assert inspector.wants_body(req)  # no http detector, yet the body is wanted
+    txn = inspector.begin(req)
+    for piece in (b"notes: PROJECT-NI", b"GHTJAR roadmap\n"):
+        txn.body(piece)
+    verdict = txn.finish()
+    assert verdict.block
+    alerts = [e for e in sink.events if e["event_type"] == "alert"]
+    assert [a["alert"]["signature_id"] for a in alerts] == [1000777]
+    assert alerts[0]["alert"]["action"] == "blocked" and alerts[0]["src_ip"] == "10.1.2.3"
+    clean = inspector.begin(req)
+    clean.body(b"nothing to see")
+    assert not clean.finish().block
