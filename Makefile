@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# covert channels in the demo: an iodine DNS tunnel, ptunnel-ng over ICMP, nmap scans
+DEMO_COVERT := pcaps/covert/heldout/iodine-txt-raw.pcap pcaps/icmp/ptunnel_ng.pcap pcaps/spi/scans.pcap
 
 .PHONY: demo test corpus bench venv clean goldens model bench-dns bench-covert bench-icap bench-live covert-captures
 
@@ -19,9 +21,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p out
 	@rm -f out/demo-eve.json
-	$(BIN)/dlp replay pcaps/demo/*.pcap pcaps/http/*.pcap --eve out/demo-eve.json --write-streams out/demo-streams
+	$(BIN)/dlp replay pcaps/demo/*.pcap pcaps/http/*.pcap $(DEMO_COVERT) --eve out/demo-eve.json --write-streams out/demo-streams
 	@echo "== alerts (full events in out/demo-eve.json) =="
-	@$(BIN)/python -c "import json; [print(e['alert']['detector'].ljust(12), e['src_ip'], '->', e['dest_ip'] + ':' + str(e['dest_port']), e.get('http', {}).get('url', ''), '|', e['alert']['signature'], '|', json.dumps(e.get('dlp', {}))[:110]) for e in map(json.loads, open('out/demo-eve.json')) if e['event_type'] == 'alert']"
+	@$(BIN)/python -c "import json; [print(e['alert']['detector'].ljust(12), e['src_ip'], '->', e['dest_ip'] + ':' + str(e.get('dest_port', e['proto'])), e.get('http', {}).get('url', ''), '|', e['alert']['signature'], '|', json.dumps(e.get('covert') or e.get('spi') or e.get('dlp', {}))[:110]) for e in map(json.loads, open('out/demo-eve.json')) if e['event_type'] == 'alert']"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not corpus" tests
