@@ -62,6 +62,8 @@ class Pipeline:
         if self.streams:
             consumers.insert(0, self.streams)
         self.engine = FlowEngine(ruleset.engine, FanOut(consumers))
+        if self.streams is None:  # stream files want every byte; detection alone may stop early
+            self.dispatcher.request_bypass = self.engine.request_bypass
         self._next_stats = None
         self.reload_requested: str | None = None  # a rules path, set by SIGHUP
         self.reloads = 0

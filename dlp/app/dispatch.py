@@ -71,6 +71,9 @@ class DetectionDispatcher:
         self.on_finding = on_finding
         self.on_unscanned = on_unscanned  # (flow, tx, [limit names]) when a body was cut short
         self.http_settings = http or HttpSettings()
+        # engine.request_bypass, when nothing after the dispatcher needs every stream byte
+        # (the pipeline leaves it None when --write-streams is on)
+        self.request_bypass = None
         self.errors: Counter = Counter()  # detector name -> exceptions
         self.hits: Counter = Counter()  # (detector, rule) -> findings
         self.events: Counter = Counter()  # app-layer anomalies and limits
@@ -136,6 +139,9 @@ class DetectionDispatcher:
         app = flow.app or self._app(flow)
         if app.http is not None:
             app.http.data(direction, data, flow.last)
+            if app.http.done and self.request_bypass is not None and not (
+                    self.by_direction[0] or self.by_direction[1]):
+                self.request_bypass(flow)  # not HTTP (TLS...) or a tunnel: nothing to inspect
         elif app.dns is not None:
             app.dns.data(direction, data, flow.last)
         if detectors:

@@ -46,6 +46,7 @@ class FlowEngine:
         self._use_vlan = cfg.vlan_tracking
         self._midstream = cfg.midstream
         self._on_event = getattr(consumer, "on_event", None)  # session moments and anomalies
+        self._bypass: list[Flow] = []  # flows whose bytes no consumer wants any more
 
     # -- packets -------------------------------------------------------------------
     def process(self, pkt: Packet) -> None:
@@ -89,6 +90,8 @@ class FlowEngine:
                 self._reclass(flow)
                 if flow.state == State.ESTABLISHED and self._on_event is not None:
                     self._on_event(flow, d, "tcp.established")
+            if self._bypass:
+                self._apply_bypass()
             if self.mem.used > self.mem.limit:
                 self._relieve_memory()
         else:
@@ -96,6 +99,21 @@ class FlowEngine:
                 self._reclass(flow)
             if pkt.payload or pkt.missing:
                 self.consumer.on_datagram(flow, d, pkt.payload, pkt)
+
+    def request_bypass(self, flow: Flow) -> None:
+        """A consumer wants no more of this TCP flow's bytes (asked while bytes are being
+        delivered, so it takes effect after the current packet): reassembly stops, packets
+        and bytes are still counted and the session still tracked (Suricata's bypass)."""
+        self._bypass.append(flow)
+
+    def _apply_bypass(self) -> None:
+        for flow in self._bypass:
+            if flow.tcp is not None and not flow.ended and not flow.bypassed:
+                flow.bypassed = True
+                for ep in flow.tcp.ep:
+                    ep.reasm.bypass()
+                self.events["flow.bypassed"] += 1
+        self._bypass.clear()
 
     def _open(self, key: tuple, pkt: Packet) -> Flow:
         if len(self.flows) >= self.cfg.max_flows:

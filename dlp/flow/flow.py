@@ -23,7 +23,7 @@ class Flow:
         "key", "flow_id", "proto", "vlan", "cli", "srv", "cport", "sport", "start", "last",
         "pkts", "bytes", "state", "reason", "tcp", "tclass", "anomalies", "app", "tcp_flags",
         "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended", "lru", "community_id",
-        "first_flags", "notify", "info",
+        "first_flags", "notify", "info", "bypassed",
     )
 
     def __init__(self, key: tuple, pkt, client_is_src: bool):
@@ -56,6 +56,7 @@ class Flow:
         self.first_flags = pkt.flags & 0xFFF if pkt.proto == 6 else 0
         self.notify = None  # the engine's consumer.on_event: anomalies reach detection too
         self.info = None  # detection's FlowInfo, made when first needed
+        self.bypassed = False  # no consumer wanted its bytes any more: reassembly stopped
 
     def anomaly(self, name: str, direction: int = TOSERVER) -> None:
         """Record an anomaly of this flow (`direction`: who sent the packet that raised it)."""

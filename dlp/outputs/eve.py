@@ -125,6 +125,8 @@ def flow_event(flow) -> dict:
     counts["alerted"] = flow.alerted
     event["flow"] = counts
     ours = {"close_reason": flow.reason, "midstream": flow.midstream}
+    if flow.bypassed:  # reassembly stopped once nothing wanted the bytes (Suricata: "bypass")
+        ours["bypassed"] = True
     if flow.tcp is not None:
         f = flow.tcp_flags
         event["tcp"] = _tcp_flags(f[0] | f[1])

@@ -55,7 +55,7 @@ class Reassembler:
     __slots__ = (
         "sink", "mem", "depth", "history_limit", "anchored", "base", "delivered", "start",
         "pending", "pending_bytes", "history", "history_bytes", "fin_off", "gaps",
-        "gap_bytes", "ack_holes", "finished", "urgent_oob", "oob",
+        "gap_bytes", "ack_holes", "finished", "urgent_oob", "oob", "bypassed",
     )
 
     def __init__(self, sink: StreamSink, mem: Memory, depth: int, history_limit: int,
@@ -81,6 +81,7 @@ class Reassembler:
         self.finished = False
         self.urgent_oob = urgent_oob
         self.oob: set[int] | None = None  # offsets of urgent bytes taken out of band
+        self.bypassed = False  # bytes no longer kept: only the sequence frontier moves
 
     # -- anchoring ---------------------------------------------------------------
     def anchor_syn(self, isn: int) -> None:
@@ -112,6 +113,11 @@ class Reassembler:
     # -- input -------------------------------------------------------------------
     def add(self, seq: int, data: bytes, missing: int = 0) -> None:
         """A segment's payload (and how many bytes after it the snaplen cut)."""
+        if self.bypassed:  # keep the frontier, so window checks stay right; keep no bytes
+            end = self.offset(seq) + len(data) + missing
+            if end > self.delivered:
+                self.delivered = end
+            return
         if self.anchored and not self.pending and not missing:
             # fast path: the next in-order segment, nothing waiting
             delivered = self.delivered
@@ -170,7 +176,7 @@ class Reassembler:
     def acked(self, ack: int) -> None:
         """The peer acknowledged up to `ack`: drop history, and find holes it proves."""
         base = self.base
-        if base is None:
+        if base is None or self.bypassed:
             return
         delivered = self.delivered
         rel = (ack - base - delivered) & M32
@@ -199,6 +205,9 @@ class Reassembler:
         """Stream over (close, timeout, eviction): deliver what is left, holes as gaps."""
         if self.finished:
             return
+        if self.bypassed:
+            self.finished = True
+            return
         if not self.anchored and self.pending:
             self._anchor_midstream()
         while self.pending:
@@ -207,6 +216,19 @@ class Reassembler:
             self._gap(self.fin_off - self.delivered)
         self._trim_history(None)
         self.finished = True
+
+    def bypass(self) -> None:
+        """Nobody wants this stream's bytes any more (an app layer that gave up, no raw-stream
+        detector): drop what is held and keep no more; `add` only moves the sequence frontier
+        (the in-window checks of RSTs and data need it), nothing is delivered, no gap reported."""
+        if self.finished or self.bypassed:
+            return
+        self.mem.add(-(self.pending_bytes + self.history_bytes))
+        self.pending, self.pending_bytes = (), 0
+        self.history, self.history_bytes = (), 0
+        if not self.anchored:
+            self.anchored = True
+        self.bypassed = True
 
     def release_pending(self) -> int:
         """Memory pressure: deliver pending data now, holes as gaps. Returns bytes freed."""
