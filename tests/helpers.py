@@ -6,7 +6,7 @@ import socket
 
 from dlp.decode.packet import ACK, FIN, PSH, RST, SYN, TCP, UDP, Packet
 
-__all__ = ["ACK", "FIN", "PSH", "RST", "SYN", "Recorder", "seg", "udp", "addr"]
+__all__ = ["ACK", "FIN", "PSH", "RST", "SYN", "Collect", "Recorder", "seg", "udp", "addr"]
 
 
 def addr(text: str) -> bytes:
@@ -55,3 +55,21 @@ class Recorder:
 
     def stream(self, flow, direction) -> bytes:
         return bytes(self.streams.get((flow.flow_id, direction), b""))
+
+
+class Collect:
+    """A detector taking the given input kinds ("http", "dns", "flow"...): it keeps every
+    item it is shown in `items` and finds nothing."""
+
+    name = "collect"
+
+    def __init__(self, *inputs):
+        self.inputs = frozenset(inputs)
+        self.items = []
+
+    def applies(self, item):
+        return True
+
+    def inspect(self, item):
+        self.items.append(item)
+        return []

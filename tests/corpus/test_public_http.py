@@ -15,29 +15,13 @@ from dlp.decode.decoder import Decoder
 from dlp.flow.engine import FlowEngine
 from dlp.rules import parse
 from tests.corpus.test_public_pcaps import PUBLIC
+from tests.helpers import Collect
 
 pytestmark = pytest.mark.corpus
 
 
-class Collect:
-    """A detector that keeps every HTTP transaction it is shown."""
-
-    name = "collect"
-    inputs = frozenset({"http"})
-
-    def __init__(self):
-        self.txs = []
-
-    def applies(self, item):
-        return True
-
-    def inspect(self, item):
-        self.txs.append(item)
-        return []
-
-
 def transactions(name: str, extra_detectors=()):
-    collector = Collect()
+    collector = Collect("http")
     findings = []
     dispatcher = DetectionDispatcher([collector, *extra_detectors], lambda flow, f, item: findings.append(f))
     engine, decoder = FlowEngine(EngineConfig(), dispatcher), Decoder()
@@ -47,7 +31,7 @@ def transactions(name: str, extra_detectors=()):
             if pkt is not None:
                 engine.process(pkt)
     engine.shutdown()
-    return collector.txs, findings
+    return collector.items, findings
 
 
 def text(tx) -> str:

@@ -8,27 +8,10 @@ from dlp.app.dispatch import DetectionDispatcher
 from dlp.config import EngineConfig
 from dlp.decode.packet import ICMP, Packet
 from dlp.flow.engine import FlowEngine
-from tests.helpers import ACK, FIN, PSH, SYN, addr, seg, udp
+from tests.helpers import ACK, FIN, PSH, SYN, Collect, addr, seg, udp
 from tools.pcapgen import dns_query, dns_response
 
 US = 1_000_000
-
-
-class Collect:
-    """A detector taking the given inputs; it keeps every item and finds nothing."""
-
-    name = "collect"
-
-    def __init__(self, *inputs):
-        self.inputs = frozenset(inputs)
-        self.items = []
-
-    def applies(self, item):
-        return True
-
-    def inspect(self, item):
-        self.items.append(item)
-        return []
 
 
 def run(packets, *inputs):

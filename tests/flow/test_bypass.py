@@ -10,8 +10,7 @@ from dlp.app.dispatch import DetectionDispatcher
 from dlp.config import EngineConfig
 from dlp.flow.engine import FlowEngine
 from dlp.stream.consumer import FanOut, NullConsumer
-from tests.detect.test_session_inputs import Collect
-from tests.helpers import ACK, FIN, PSH, SYN, seg
+from tests.helpers import ACK, FIN, PSH, SYN, Collect, seg
 
 C, S = "10.0.0.2", "10.0.0.9"
 HELLO = b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(160)
