@@ -26,6 +26,22 @@ with open(out, "a") as fh:
 '''
 
 
+def mirror_config(tmp_path, monitor_dev: str, extra: str = "", outputs: str = "") -> str:
+    """A daemon config for 2 workers on the monitor's interface, EVE to tmp_path/eve.json,
+    stats every second; `extra` adds top-level keys, `outputs` more outputs (YAML lines)."""
+    path = tmp_path / "dlp.yaml"
+    path.write_text(f"""version: 1
+interfaces:
+  - name: {monitor_dev}
+    workers: 2
+{extra}hmac_key: {tmp_path / 'hmac.key'}
+stats_interval: 1
+outputs:
+  eve: {{path: {tmp_path / 'eve.json'}}}
+{outputs}""")
+    return str(path)
+
+
 def events(path) -> list[dict]:
     """Every complete line of the EVE file, parsed: a line that does not parse fails the
     test (interleaved partial lines would)."""

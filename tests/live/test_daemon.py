@@ -19,8 +19,8 @@ import subprocess
 import sys
 import time
 
-from tests.live.daemon_helpers import (ROOT, SYSLOG_COLLECTOR, events, log_events, start_daemon,
-                                       stats_by_worker, wait_for)
+from tests.live.daemon_helpers import (ROOT, SYSLOG_COLLECTOR, events, log_events, mirror_config,
+                                       start_daemon, stats_by_worker, wait_for)
 from tools import dlp_samples
 from tools.netns import TestNet
 
@@ -29,20 +29,9 @@ MARKER = "RELOAD-MARKER-5"
 
 
 def _config(tmp_path, monitor_dev: str) -> str:
-    path = tmp_path / "dlp.yaml"
-    path.write_text(f"""version: 1
-interfaces:
-  - name: {monitor_dev}
-    workers: 2
-rules: {tmp_path / 'rules.yaml'}
-hmac_key: {tmp_path / 'hmac.key'}
-stats_interval: 1
-outputs:
-  eve: {{path: {tmp_path / 'eve.json'}}}
-  syslog: {{host: 127.0.0.1, port: {SYSLOG_PORT}, protocol: udp, types: [alert]}}
-  metrics: {{host: 127.0.0.1, port: {METRICS_PORT}}}
-""")
-    return str(path)
+    return mirror_config(tmp_path, monitor_dev, extra=f"rules: {tmp_path / 'rules.yaml'}\n", outputs=(
+        f"  syslog: {{host: 127.0.0.1, port: {SYSLOG_PORT}, protocol: udp, types: [alert]}}\n"
+        f"  metrics: {{host: 127.0.0.1, port: {METRICS_PORT}}}\n"))
 
 
 def _rules_with_marker() -> str:

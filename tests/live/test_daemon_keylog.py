@@ -9,23 +9,9 @@ installs them). Traffic stays inside the namespaces the test makes.
 
 from __future__ import annotations
 
-from tests.live.daemon_helpers import events, start_daemon, stats_by_worker, wait_for
+from tests.live.daemon_helpers import events, mirror_config, start_daemon, stats_by_worker, wait_for
 from tools.mitm_capture import PLAIN_PORT, default_uploads, record
 from tools.netns import TestNet
-
-
-def _config(tmp_path, monitor_dev: str) -> str:
-    path = tmp_path / "dlp.yaml"
-    path.write_text(f"""version: 1
-interfaces:
-  - name: {monitor_dev}
-    workers: 2
-hmac_key: {tmp_path / 'hmac.key'}
-stats_interval: 1
-outputs:
-  eve: {{path: {tmp_path / 'eve.json'}}}
-""")
-    return str(path)
 
 
 def test_daemon_decrypts_tls_with_the_proxy_key_log(tmp_path):
@@ -40,7 +26,7 @@ def test_daemon_decrypts_tls_with_the_proxy_key_log(tmp_path):
     eve = tmp_path / "eve.json"
     with TestNet(tag="dlp5t") as net:
         tap, monitor_dev = net.add_monitor()
-        daemon = start_daemon(net, net.monitor_ns, ["--config", _config(tmp_path, monitor_dev),
+        daemon = start_daemon(net, net.monitor_ns, ["--config", mirror_config(tmp_path, monitor_dev),
                                                     "--keylog", rec["keylog"]], tmp_path / "dlp.stderr")
         wait_for(lambda: len(stats_by_worker(events(eve))) == 2, "stats from both workers")
         net.run_in(net.server_ns, ["tcpreplay", "-q", "--mbps", "20", "-i", tap, rec["pcap"]])
