@@ -168,8 +168,7 @@ class DetectionDispatcher:
     def on_datagram(self, flow, direction: int, payload: bytes, pkt) -> None:
         detectors = self.by_direction[direction]
         if self.icmp_detectors and flow.proto in (ICMP, ICMP6):
-            info = self._app(flow).info
-            msg = IcmpMessage(info, pkt.ts, direction, 4 if flow.proto == ICMP else 6,
+            msg = IcmpMessage(_flow_info(flow), pkt.ts, direction, 4 if flow.proto == ICMP else 6,
                               pkt.sport, pkt.dport, pkt.icmp_id, pkt.seq, payload)
             self._run(flow, msg, self.icmp_detectors)
         elif self.dns_detectors and flow.proto == UDP:
