@@ -68,6 +68,11 @@ class Pipeline:
         self.reload_requested: str | None = None  # a rules path, set by SIGHUP
         self.reloads = 0
 
+    def add_consumer(self, consumer) -> None:
+        """Another listener of the flow engine, after the built-in ones (call before any
+        packet is fed)."""
+        self.engine.set_consumer(FanOut([*self.engine.consumer.consumers, consumer]))
+
     def request_reload(self, path: str) -> None:
         """Safe from a signal handler: the reload happens between packets."""
         self.reload_requested = path

@@ -73,11 +73,10 @@ def keylog_factory(keylog: str | None):
     flows' packets also go to a tshark per worker, which reads keys as the proxy writes them."""
     if keylog is None:
         return None
+    from dlp.tls.keylog import check_keylog
     from dlp.tls.live_pipeline import LiveKeylogPipeline
 
-    if not os.path.isfile(keylog):
-        raise ConfigError(f"{keylog}: no such key log file")
-    return functools.partial(LiveKeylogPipeline, keylog=os.path.abspath(keylog))
+    return functools.partial(LiveKeylogPipeline, keylog=os.path.abspath(check_keylog(keylog)))
 
 
 def worker_specs(cfg: daemon_config.DaemonConfig, rules_path: str, pipeline_factory=None) -> list:

@@ -100,6 +100,11 @@ class FlowEngine:
             if pkt.payload or pkt.missing:
                 self.consumer.on_datagram(flow, d, pkt.payload, pkt)
 
+    def set_consumer(self, consumer) -> None:
+        """Replace what receives the stream events (flows already open keep the old one)."""
+        self.consumer = consumer
+        self._on_event = getattr(consumer, "on_event", None)
+
     def request_bypass(self, flow: Flow) -> None:
         """A consumer wants no more of this TCP flow's bytes (asked while bytes are being
         delivered, so it takes effect after the current packet): reassembly stops, packets

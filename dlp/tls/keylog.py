@@ -19,7 +19,6 @@ import structlog
 from dlp.app.dispatch import ALL_INPUTS, DetectionDispatcher
 from dlp.errors import ConfigError
 from dlp.pipeline import Pipeline
-from dlp.stream.consumer import FanOut
 from dlp.tls import tshark
 from dlp.tls.http2 import PREFACE, Http2Translator
 from dlp.tls.spotter import TlsFlowSpotter
@@ -96,15 +95,19 @@ class DecryptedConnection:
             self.dispatcher.on_data(self.flow, direction ^ self.flip, message)
 
 
+def check_keylog(path: str) -> str:
+    """The key log's path, or a one-line error when there is no such file."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: no such key log file")
+    return path
+
+
 class KeylogPipeline(Pipeline):
     def __init__(self, ruleset, eve_writer, keylog: str, streams_dir: str | None = None):
-        if not os.path.isfile(keylog):
-            raise ConfigError(f"{keylog}: no such key log file")
+        self.keylog = check_keylog(keylog)
         super().__init__(ruleset, eve_writer, streams_dir)
-        self.keylog = keylog
         self.spotter = TlsFlowSpotter()
-        engine = self.engine  # the spotter listens after the built-in consumers
-        engine.consumer = FanOut(list(engine.consumer.consumers) + [self.spotter])
+        self.add_consumer(self.spotter)  # after the built-in consumers
         self.paths: list[str] = []
 
     def replay_file(self, path: str, progress=None) -> None:

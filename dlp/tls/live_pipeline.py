@@ -18,14 +18,11 @@ not decrypted: one tshark reads one pcap stream.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 
-from dlp.errors import ConfigError
 from dlp.pipeline import Pipeline
-from dlp.stream.consumer import FanOut
 from dlp.tls import tshark
-from dlp.tls.keylog import DecryptedConnection, decrypted_dispatcher
+from dlp.tls.keylog import DecryptedConnection, check_keylog, decrypted_dispatcher
 from dlp.tls.live import LiveTlsDecryptor, _TeeDecoder
 from dlp.tls.spotter import TlsFlowSpotter
 
@@ -58,13 +55,10 @@ class _PendingFlows(TlsFlowSpotter):
 
 class LiveKeylogPipeline(Pipeline):
     def __init__(self, ruleset, eve_writer, keylog: str, streams_dir: str | None = None):
-        if not os.path.isfile(keylog):
-            raise ConfigError(f"{keylog}: no such key log file")
+        self.keylog = check_keylog(keylog)
         super().__init__(ruleset, eve_writer, streams_dir)
-        self.keylog = keylog
         self.pending = _PendingFlows()
-        engine = self.engine
-        engine.consumer = FanOut(list(engine.consumer.consumers) + [self.pending])
+        self.add_consumer(self.pending)
         self.decoder = _TeeDecoder(self.decoder, self._tls_packet)
         self.live: LiveTlsDecryptor | None = None
         self.conns: dict[int, DecryptedConnection | None] = {}
