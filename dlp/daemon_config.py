@@ -11,6 +11,8 @@ frozen dataclasses, errors as FILE:LINE (the rules file's node/line machinery, d
         ring_mib: 64               # per worker
         promisc: true
         fanout_defrag: true        # the kernel reassembles IP fragments before hashing
+        kernel_bypass: true        # flows nothing inspects any more are dropped in the kernel
+        bypass_max_flows: 65536    # per worker: size of the kernel's bypass table
     rules: /etc/dlp/rules.yaml     # default: the shipped policy (model/fingerprint paths live there)
     hmac_key: /var/lib/dlp/hmac.key
     stats_interval: 30             # seconds between stats events per worker
@@ -61,6 +63,8 @@ class InterfaceConfig:
     ring_mib: int = 64
     promisc: bool = True
     fanout_defrag: bool = True
+    kernel_bypass: bool = True
+    bypass_max_flows: int = 65536
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= 64:
@@ -69,6 +73,8 @@ class InterfaceConfig:
             raise ConfigError("snaplen must be 0 (whole frames) or 64..262144")
         if not 1 <= self.ring_mib <= 4096:
             raise ConfigError("ring_mib must be between 1 and 4096")
+        if not 1 <= self.bypass_max_flows <= 1 << 24:
+            raise ConfigError("bypass_max_flows must be between 1 and 16777216")
         if not self.name or "/" in self.name or len(self.name) > 15:
             raise ConfigError(f"bad interface name {self.name!r}")
 

@@ -97,5 +97,6 @@ def worker_specs(cfg: daemon_config.DaemonConfig, rules_path: str, pipeline_fact
         for _ in range(iface.workers):
             specs.append(WorkerSpec(len(specs), iface.name, READERS[iface.capture], options,
                                     rules_path, cfg.stats_interval,
-                                    pipeline_factory=pipeline_factory))
+                                    pipeline_factory=pipeline_factory,
+                                    kernel_bypass_flows=iface.bypass_max_flows if iface.kernel_bypass else 0))
     return specs

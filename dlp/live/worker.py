@@ -42,6 +42,8 @@ class WorkerSpec:
     # builds the worker's pipeline from (ruleset, eve_writer); None = Pipeline. The hook for
     # pipelines that add to it (e.g. dlp.tls.live_pipeline.LiveKeylogPipeline for --keylog)
     pipeline_factory: object = None
+    # size of the kernel's table of bypassed flows (dlp/live/ebpf.py); 0 = no kernel bypass
+    kernel_bypass_flows: int = 0
 
 
 class ChannelWriter(EveWriter):
