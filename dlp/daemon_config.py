@@ -18,11 +18,16 @@ frozen dataclasses, errors as FILE:LINE (the rules file's node/line machinery, d
     stats_interval: 30             # seconds between stats events per worker
     engine: {stream_memcap: 268435456, max_flows: 1000000, timeouts: {tcp_established: 600}}
     outputs:
-      eve: {path: /var/log/dlp/eve.json, rotate_mib: 512, keep: 10}   # path "-" = stdout
+      eve:                         # one destination (a mapping) or a list of them
+        - {path: /var/log/dlp/eve.json, rotate_mib: 512, keep: 10}   # every event type
+        - {path: "-", types: [alert, dlp_worker]}                    # "-" = stdout
       syslog: {host: 127.0.0.1, port: 514, protocol: udp, facility: local5, types: [alert]}
       metrics: {host: 127.0.0.1, port: 9717}
 
 `engine`, when present, replaces the rules file's engine section (memcaps, timeouts).
+`outputs.eve` is always held as a tuple of destinations (a single mapping in the file is a
+list of one, `null` an empty one); two destinations with the same path are an error at the
+second one's line, since both would append to one file.
 Without a config file: one interface (from --interface), one worker, the shipped rules, EVE
 to eve.json, metrics on 127.0.0.1:9717, stats every 30 s.
 """
@@ -30,6 +35,7 @@ to eve.json, metrics on 127.0.0.1:9717, stats every 30 s.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,7 +45,8 @@ from dlp.errors import ConfigError
 from dlp.outputs.syslog import FACILITIES
 from dlp.rules import _Node, _Where, compose, read_text
 
-EVENT_TYPES = ("alert", "anomaly", "flow", "stats")
+# dlp_worker: written by the supervisor when a worker dies abnormally (dlp/live/supervisor.py)
+EVENT_TYPES = ("alert", "anomaly", "flow", "stats", "dlp_worker")
 
 
 def _check_types(types) -> None:
@@ -81,13 +88,35 @@ class InterfaceConfig:
 
 @dataclass(frozen=True)
 class EveOutput:
+    """One EVE destination: a file (rotated by size) or "-" for stdout."""
+
     path: str = "eve.json"
     rotate_mib: int = 0  # 0 = never rotate
     keep: int = 5
+    types: tuple[str, ...] | None = None  # None = every event type, including future ones
 
     def __post_init__(self) -> None:
         if self.rotate_mib < 0 or self.keep < 0:
             raise ConfigError("rotate_mib and keep must not be negative")
+        if self.types is not None:
+            if not self.types:
+                raise ConfigError("types must not be empty (leave it out for every event type)")
+            _check_types(self.types)
+
+
+def _destination(path: str) -> str:
+    """What two EVE paths are compared by: the same file however it is spelled."""
+    return path if path == "-" else os.path.abspath(path)
+
+
+def _first_repeat(paths: list[str]) -> int | None:
+    """Index of the first path that names a destination already listed before it."""
+    seen = set()
+    for i, path in enumerate(paths):
+        if _destination(path) in seen:
+            return i
+        seen.add(_destination(path))
+    return None
 
 
 @dataclass(frozen=True)
@@ -116,9 +145,14 @@ class MetricsOutput:
 
 @dataclass(frozen=True)
 class Outputs:
-    eve: EveOutput | None = EveOutput()
+    eve: tuple[EveOutput, ...] = (EveOutput(),)  # () = no EVE output
     syslog: SyslogOutput | None = None
     metrics: MetricsOutput | None = MetricsOutput()
+
+    def __post_init__(self) -> None:
+        repeat = _first_repeat([e.path for e in self.eve])
+        if repeat is not None:
+            raise ConfigError(f"EVE destination {self.eve[repeat].path!r} is listed twice")
 
 
 @dataclass(frozen=True)
@@ -153,13 +187,41 @@ def parse(text: str, path: str = "<config>") -> DaemonConfig:
     if "path" in top:  # a field the loader fills in, not a setting
         where.fail(top["path"].line, "unknown key 'path' in config")
     top["path"] = _Node(path, root.line)
+    outputs = top.get("outputs")
+    if outputs is not None and isinstance(outputs.value, dict) and "eve" in outputs.value:
+        eve = _eve_list(where, outputs.value["eve"])
+        top["outputs"] = _Node({**outputs.value, "eve": eve}, outputs.line)
     return where.dataclass(DaemonConfig, _Node(top, root.line), "config")
+
+
+def _eve_list(where: _Where, node: _Node) -> _Node:
+    """`outputs.eve` as a list node (one mapping = a list of one, null = none), with a
+    repeated destination reported at its own line."""
+    if node.value is None:
+        return _Node([], node.line)
+    if isinstance(node.value, dict):
+        node = _Node([node], node.line)
+    if not isinstance(node.value, list):
+        where.fail(node.line, "config.outputs.eve must be a mapping or a list of mappings")
+    named = []  # (index in the list, path, line) of the items whose path is a string
+    for i, item in enumerate(node.value):
+        if not isinstance(item.value, dict):
+            continue  # reported by the dataclass machinery, as other mistakes in an item
+        path = item.value.get("path")
+        if path is None or isinstance(path.value, str):
+            named.append((i, path.value if path else EveOutput.path, path.line if path else item.line))
+    repeat = _first_repeat([path for _, path, _ in named])
+    if repeat is not None:
+        i, path, line = named[repeat]
+        where.fail(line, f"config.outputs.eve[{i}]: {path!r} is already an EVE destination")
+    return node
 
 
 def with_overrides(cfg: DaemonConfig, interface: str | None = None, workers: int | None = None,
                    bpf: str | None = None, snaplen: int | None = None, rules: str | None = None,
                    eve: str | None = None) -> DaemonConfig:
-    """Command-line options win over the file. --interface replaces the interface list."""
+    """Command-line options win over the file. --interface replaces the interface list, --eve
+    the whole list of EVE destinations."""
     try:
         interfaces = cfg.interfaces
         if interface:
@@ -169,8 +231,9 @@ def with_overrides(cfg: DaemonConfig, interface: str | None = None, workers: int
                    if v is not None}
         interfaces = tuple(dataclasses.replace(i, **changes) for i in interfaces)
         outputs = cfg.outputs
-        if eve is not None:
-            outputs = dataclasses.replace(outputs, eve=dataclasses.replace(outputs.eve or EveOutput(), path=eve))
+        if eve is not None:  # one destination for every event type, rotated as the file's first
+            base = outputs.eve[0] if outputs.eve else EveOutput()
+            outputs = dataclasses.replace(outputs, eve=(dataclasses.replace(base, path=eve, types=None),))
         cfg = dataclasses.replace(cfg, interfaces=interfaces, outputs=outputs,
                                   rules=rules if rules is not None else cfg.rules)
     except ConfigError as exc:

@@ -8,7 +8,11 @@ their EVE lines, restarts a worker that dies, and turns signals into worker acti
 * SIGTERM/SIGINT: forwarded; workers flush their open flows and pending lines, the
   supervisor writes everything they send until each has exited, then exits 0.
 * A dead worker is restarted and counted (dlp_worker_restarts_total), after a pause that
-  grows with each quick death; when workers keep dying (MAX_QUICK_DEATHS within
+  grows with each quick death. Its counters are carried over to its successor in the
+  metrics (Metrics.retire), so totals never go down. One that died abnormally (a signal, a
+  non-zero exit) took its open flows with it: no flow records, no detection of their
+  pending data. That is said in a `dlp_worker` EVE event (`worker_died_event`) and counted
+  (dlp_worker_lost_flows_total), from the worker's last stats event; when workers keep dying (MAX_QUICK_DEATHS within
   QUICK_DEATH_WINDOW s, e.g. the interface is gone) the daemon ends with EXIT_CRASH_LOOP.
 * An output that fails (full disk, unwritable file, collector gone) is logged, the workers
   are stopped and the daemon exits EXIT_OUTPUT_FAILED: never a silent drop.
@@ -16,6 +20,7 @@ their EVE lines, restarts a worker that dies, and turns signals into worker acti
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import signal
@@ -29,6 +34,7 @@ from dlp import rules as rules_mod
 from dlp.errors import ConfigError
 from dlp.live.outputs import OutputSet
 from dlp.live.worker import WorkerSpec, worker_main
+from dlp.outputs.eve import timestamp
 from dlp.outputs.metrics import Metrics, MetricsServer
 
 log = structlog.get_logger("dlp.live.supervisor")
@@ -55,6 +61,35 @@ class LineSplitter:
         lines = (self.pending + data[:end]).split(b"\n")
         self.pending = data[end + 1:]
         return lines
+
+
+def worker_died_event(spec: WorkerSpec, pid: int, exit_code: int, last_stats: dict | None,
+                      now_us: int) -> dict:
+    """The EVE event for a worker that died abnormally (`exit_code` as from
+    os.waitstatus_to_exitcode: negative = killed by that signal). What it lost is known as of
+    its last stats event (`last_stats`, None if it had not sent one yet): flows it opened
+    since are lost too, uncounted."""
+    killed = exit_code < 0
+    died = {"worker": spec.index, "interface": spec.interface, "pid": pid,
+            "exit_code": None if killed else exit_code,
+            "signal": _signal_name(-exit_code) if killed else None,
+            "flows_lost": None, "last_stats": None,
+            "lost": "the worker's open flows: their flow records and the detection of their "
+                    "pending data"}
+    if last_stats is not None:
+        stats = last_stats.get("stats", {})
+        died["flows_lost"] = stats.get("flow", {}).get("active")
+        died["last_stats"] = {"timestamp": last_stats.get("timestamp"),
+                              "flows_active": died["flows_lost"],
+                              "packets": stats.get("decoder", {}).get("pkts")}
+    return {"timestamp": timestamp(now_us), "event_type": "dlp_worker", "dlp_worker": died}
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 class _Child:
@@ -187,16 +222,27 @@ class Supervisor:
             self._drain(child)
             del self.children[index]
             code = os.waitstatus_to_exitcode(status)
+            last_stats = self.metrics.retire(child.spec.interface, index)
             if self.stopping and code == 0:
                 log.info("worker_stopped", worker=index, pid=child.pid)
                 continue
+            lost = self._report_lost_flows(child, code, last_stats) if code != 0 else 0
             log.error("worker_died", worker=index, pid=child.pid, exit_code=code,
-                      lost_partial_line_bytes=len(child.lines.pending))
+                      lost_partial_line_bytes=len(child.lines.pending), flows_lost=lost)
             if self.stopping:
                 if self.exit_code == EXIT_OK:
                     self.exit_code = EXIT_WORKER_FAILED
                 continue
             self._restart(child)
+
+    def _report_lost_flows(self, child: _Child, code: int, last_stats: dict | None) -> int | None:
+        """Writes the dlp_worker event (through the outputs, as any line) and counts the
+        flows; returns their number as of the last stats event (None = unknown)."""
+        event = worker_died_event(child.spec, child.pid, code, last_stats, time.time_ns() // 1000)
+        lost = event["dlp_worker"]["flows_lost"]
+        self.outputs.write_lines([json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()])
+        self.metrics.flows_lost(lost or 0)
+        return lost
 
     def _drain(self, child: _Child) -> None:
         child.sock.setblocking(False)

@@ -1,9 +1,17 @@
 """Prometheus text exposition of the daemon's counters, served by http.server in a thread.
 
 The supervisor keeps the latest stats event of each worker and its own counters (events
-written by type, alerts written, worker restarts); `render` turns them into the text format
-(version 0.0.4). Worker counters restart from zero when a worker is restarted, which
-Prometheus' rate() treats as a counter reset.
+written by type, alerts written, worker restarts, flows lost with dead workers); `render`
+turns them into the text format (version 0.0.4).
+
+Worker `_total` counters are monotonic per (interface, worker) slot across restarts: a
+worker process counts from zero, so when the supervisor retires a dead incarnation (`retire`)
+its last reported counters are kept in `carried` and added to whatever the next incarnation
+reports. A counter that goes down within one incarnation (which a worker should never do) is
+treated the same way, so a dashboard never sees a total go backwards. What a dead worker
+counted after its last stats event is unknown and not included. Gauges (active flows,
+memory) are the current incarnation's only; a retired slot shows none until its successor
+reports.
 """
 
 from __future__ import annotations
@@ -33,17 +41,44 @@ WORKER_METRICS = (
 )
 
 
+COUNTERS = tuple((name, path) for name, kind, _, path in WORKER_METRICS if kind == "counter")
+
+
 class Metrics:
     def __init__(self):
         self.lock = threading.Lock()
-        self.worker_stats: dict[tuple[str, int], dict] = {}
+        self.worker_stats: dict[tuple[str, int], dict] = {}  # the current incarnation's last
+        self.carried: dict[tuple[str, int], Counter] = {}  # counter name -> earlier incarnations' sum
         self.events_written: Counter = Counter()
         self.worker_restarts = 0
+        self.lost_flows = 0
 
     def stats_event(self, event: dict) -> None:
         ours = event.get("dlp", {})
+        slot = (ours.get("interface", ""), ours.get("worker", 0))
         with self.lock:
-            self.worker_stats[(ours.get("interface", ""), ours.get("worker", 0))] = event
+            before = self.worker_stats.get(slot)
+            if before is not None:
+                for name, path in COUNTERS:
+                    old, new = _number(before, path), _number(event, path)
+                    if new is not None and old is not None and new < old:  # a reset: keep what was counted
+                        self.carried.setdefault(slot, Counter())[name] += old
+            self.worker_stats[slot] = event
+
+    def retire(self, interface: str, index: int) -> dict | None:
+        """A worker process ended: its counters are carried over to the slot's next process.
+        Returns its last stats event (None if it never sent one)."""
+        with self.lock:
+            last = self.worker_stats.pop((interface, index), None)
+            if last is not None:
+                carried = self.carried.setdefault((interface, index), Counter())
+                for name, path in COUNTERS:
+                    carried[name] += _number(last, path) or 0
+        return last
+
+    def flows_lost(self, count: int) -> None:
+        with self.lock:
+            self.lost_flows += count
 
     def written(self, event_type: str) -> None:
         with self.lock:
@@ -52,10 +87,11 @@ class Metrics:
     def render(self) -> str:
         with self.lock:
             out = []
+            slots = sorted(set(self.worker_stats) | set(self.carried))
             for name, kind, text, path in WORKER_METRICS:
                 out += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-                for (iface, index), event in sorted(self.worker_stats.items()):
-                    value = _dig(event, path)
+                for iface, index in slots:
+                    value = self._value((iface, index), name, kind, path)
                     if value is not None:
                         out.append(f'{name}{{interface="{iface}",worker="{index}"}} {value}')
             out += ["# HELP dlp_events_written_total EVE events written and flushed, by type",
@@ -67,16 +103,29 @@ class Metrics:
                     f"dlp_alerts_written_total {self.events_written['alert']}",
                     "# HELP dlp_worker_restarts_total Workers that died and were restarted",
                     "# TYPE dlp_worker_restarts_total counter",
-                    f"dlp_worker_restarts_total {self.worker_restarts}"]
+                    f"dlp_worker_restarts_total {self.worker_restarts}",
+                    "# HELP dlp_worker_lost_flows_total Open flows lost with workers that died "
+                    "abnormally (their last stats event's count)",
+                    "# TYPE dlp_worker_lost_flows_total counter",
+                    f"dlp_worker_lost_flows_total {self.lost_flows}"]
         return "\n".join(out) + "\n"
 
+    def _value(self, slot: tuple[str, int], name: str, kind: str, path: tuple[str, ...]):
+        """A gauge: the current process's value. A counter: that plus earlier processes'."""
+        event = self.worker_stats.get(slot)
+        current = _number(event, path) if event is not None else None
+        if kind != "counter" or slot not in self.carried or name not in self.carried[slot]:
+            return current
+        return self.carried[slot][name] + (current or 0)
 
-def _dig(event: dict, path: tuple[str, ...]):
+
+def _number(event: dict, path: tuple[str, ...]) -> int | float | None:
+    """The number at `path` in a stats event; None when absent or not a number."""
     for key in path:
         if not isinstance(event, dict) or key not in event:
             return None
         event = event[key]
-    return event
+    return event if isinstance(event, (int, float)) and not isinstance(event, bool) else None
 
 
 class MetricsServer:

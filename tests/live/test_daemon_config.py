@@ -3,6 +3,7 @@ options win; no file = defaults on one interface."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_a_full_config_becomes_typed_frozen_settings():
     assert [(i.name, i.workers, i.capture) for i in cfg.interfaces] == [("eth1", 2, "recv"), ("eth2", 1, "ring")]
     assert cfg.interfaces[0].bpf == "tcp or udp port 53" and cfg.stats_interval == 10.0
     assert cfg.engine.stream_memcap == 1000000 and cfg.engine.timeouts.tcp_established == 120
-    assert cfg.outputs.eve.rotate_mib == 100 and cfg.outputs.metrics is None
+    assert cfg.outputs.eve[0].rotate_mib == 100 and cfg.outputs.metrics is None
     assert cfg.outputs.syslog.types == ("alert", "anomaly") and cfg.outputs.syslog.protocol == "tcp"
     with pytest.raises(AttributeError):
         cfg.stats_interval = 1  # frozen
@@ -54,6 +55,16 @@ def test_a_full_config_becomes_typed_frozen_settings():
     ("version: 1\nengine:\n  max_flows: -1\n", 3, "max_flows must be positive"),
     ("version: 1\ninterfaces:\n  - name: eth1\n  - name: eth1\n", 1, "listed twice"),
     ("version: 2\n", 1, "'version' must be 1"),
+    ("version: 1\noutputs:\n  eve:\n    - {path: a.json}\n    - path: ./a.json\n", 5,
+     "eve[1]: './a.json' is already an EVE destination"),
+    ("version: 1\noutputs:\n  eve:\n    - {path: \"-\"}\n    - {rotate_mib: 1}\n    - {path: \"-\"}\n", 6,
+     "eve[2]: '-' is already an EVE destination"),
+    ("version: 1\noutputs:\n  eve:\n    - {}\n    - {keep: 2}\n", 5, "'eve.json' is already"),
+    ("version: 1\noutputs:\n  eve:\n    - {path: a.json}\n    - {path: b.json, types: [alerts]}\n", 5,
+     "eve[1]: unknown event type 'alerts'"),
+    ("version: 1\noutputs:\n  eve: {path: a.json, types: []}\n", 3, "types must not be empty"),
+    ("version: 1\noutputs:\n  eve: a.json\n", 3, "must be a mapping or a list of mappings"),
+    ("version: 1\noutputs:\n  eve: [a.json]\n", 3, "eve[0] must be a mapping"),
     ("version: 1\ninterfaces: [\n", 3, "invalid YAML"),
     ("", 1, "empty config file"),
 ])
@@ -66,14 +77,39 @@ def test_errors_name_file_and_line(text, line, words):
 def test_command_line_wins_and_no_file_means_one_interface_with_defaults():
     cfg = daemon_config.with_overrides(daemon_config.DaemonConfig(), interface="eth9")
     assert [(i.name, i.workers, i.capture) for i in cfg.interfaces] == [("eth9", 1, "ring")]
-    assert cfg.outputs.eve.path == "eve.json" and cfg.outputs.metrics.port == 9717
+    assert cfg.outputs.eve[0].path == "eve.json" and cfg.outputs.metrics.port == 9717
     cfg = daemon_config.with_overrides(daemon_config.parse(GOOD, "dlp.yaml"), workers=3, eve="-", bpf="tcp")
     assert [(i.workers, i.bpf) for i in cfg.interfaces] == [(3, "tcp"), (3, "tcp")]
-    assert cfg.outputs.eve.path == "-" and cfg.outputs.eve.rotate_mib == 100
+    assert [(e.path, e.rotate_mib) for e in cfg.outputs.eve] == [("-", 100)]
     with pytest.raises(ConfigError, match="^command line: workers"):
         daemon_config.with_overrides(cfg, workers=0)
     with pytest.raises(ConfigError, match="no interface"):
         daemon_config.with_overrides(daemon_config.DaemonConfig())
+
+
+def test_eve_is_one_mapping_a_list_or_none():
+    def eve(text):
+        return daemon_config.parse(f"version: 1\noutputs:\n  eve: {text}\n", "dlp.yaml").outputs.eve
+
+    assert eve("{path: /var/log/e.json, rotate_mib: 5}") == (daemon_config.EveOutput("/var/log/e.json", 5),)
+    both = eve("[{path: /var/log/e.json}, {path: '-', types: [alert, dlp_worker]}]")
+    assert [(e.path, e.types) for e in both] == [("/var/log/e.json", None), ("-", ("alert", "dlp_worker"))]
+    assert eve("null") == () and eve("[]") == ()
+    assert daemon_config.parse("version: 1\n").outputs.eve == (daemon_config.EveOutput(),)
+
+
+def test_eve_on_the_command_line_replaces_the_whole_list():
+    cfg = daemon_config.parse("version: 1\ninterfaces: [{name: eth1}]\noutputs:\n  eve:\n"
+                              "    - {path: a.json, rotate_mib: 7, types: [flow]}\n    - {path: '-'}\n")
+    eve = daemon_config.with_overrides(cfg, eve="/tmp/x.json").outputs.eve
+    assert eve == (daemon_config.EveOutput("/tmp/x.json", 7, types=None),)  # every type, first's rotation
+    assert daemon_config.with_overrides(dataclasses.replace(cfg, outputs=daemon_config.Outputs(eve=())),
+                                        eve="-").outputs.eve == (daemon_config.EveOutput("-"),)
+
+
+def test_outputs_built_in_code_refuse_a_repeated_destination():
+    with pytest.raises(ConfigError, match="'./e.json' is listed twice"):
+        daemon_config.Outputs(eve=(daemon_config.EveOutput("e.json"), daemon_config.EveOutput("./e.json")))
 
 
 @pytest.mark.parametrize("args, words", [

@@ -72,7 +72,7 @@ def test_outputs_write_count_and_send_syslog_over_udp_and_tcp(tmp_path):
     metrics = Metrics()
     for sock, proto in ((udp, "udp"), (tcp, "tcp")):
         syslog = SyslogOutput("127.0.0.1", sock.getsockname()[1], proto, "local5", ("alert",))
-        outputs = OutputSet(Outputs(eve=EveOutput(str(tmp_path / f"{proto}.json")), syslog=syslog,
+        outputs = OutputSet(Outputs(eve=(EveOutput(str(tmp_path / f"{proto}.json")),), syslog=syslog,
                                     metrics=None), metrics)
         outputs.write_lines([_line(ALERT), _line(STATS)])
         outputs.close()
@@ -98,7 +98,7 @@ def test_tcp_collector_down_at_start_is_an_error():
     port = free.getsockname()[1]
     free.close()
     with pytest.raises(ConnectionRefusedError):
-        OutputSet(Outputs(eve=None, syslog=SyslogOutput("127.0.0.1", port, "tcp"), metrics=None), Metrics())
+        OutputSet(Outputs(eve=(), syslog=SyslogOutput("127.0.0.1", port, "tcp"), metrics=None), Metrics())
 
 
 @pytest.fixture
