@@ -4,6 +4,11 @@ Consumers implement `StreamConsumer` (dlp/stream/consumer.py) and receive, per f
 on_open, in-order on_data chunks and on_gap per direction, on_datagram for UDP/ICMP, and
 on_close. They never see packets or segments.
 
+A bypassed flow may also be offloaded (`set_offload`): something below the engine (the
+kernel, dlp/live/offload.py) then drops its packets before capture, except SYN/FIN/RST. The
+engine asks the offload for what it dropped (`sync`) before it uses the flow again: before a
+packet of it, before timing it out, and when it ends.
+
 Flows live in one LRU ordering per timeout class, so expiry only looks at the oldest flows of
 each class. Limits: `max_flows` (the oldest flow is evicted, closed flows first) and the
 stream memcap (buffered bytes of the oldest flows are released as gaps).
@@ -14,7 +19,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 from dlp.config import EngineConfig
-from dlp.decode.packet import ACK, ICMP, ICMP6, RST, SYN, TCP, UDP, Packet
+from dlp.decode.packet import ACK, FIN, ICMP, ICMP6, RST, SYN, TCP, UDP, Packet
 from dlp.flow.flow import Flow
 from dlp.flow.tcp import TcpConn, track
 from dlp.flow.tcp_state import State
@@ -47,6 +52,7 @@ class FlowEngine:
         self._midstream = cfg.midstream
         self._on_event = getattr(consumer, "on_event", None)  # session moments and anomalies
         self._bypass: list[Flow] = []  # flows whose bytes no consumer wants any more
+        self.offload = None  # drops bypassed flows' packets before capture (set_offload)
 
     # -- packets -------------------------------------------------------------------
     def process(self, pkt: Packet) -> None:
@@ -70,6 +76,8 @@ class FlowEngine:
         flow = self.flows.get(key)
         if flow is None:
             flow = self._open(key, pkt)
+        elif flow.offloaded:
+            self._unseen(flow, pkt)
         elif proto == TCP and pkt.flags & (SYN | ACK) == SYN and self._reused(flow, pkt):
             self._close(flow, "fin" if flow.state == State.CLOSED else "rst"
                         if flow.state == State.RESET else "reused")
@@ -111,6 +119,14 @@ class FlowEngine:
         and bytes are still counted and the session still tracked (Suricata's bypass)."""
         self._bypass.append(flow)
 
+    def set_offload(self, offload) -> None:
+        """Something that can drop a bypassed flow's packets before capture, with:
+        `start(flow) -> bool` (False: it cannot take the flow, e.g. its table is full),
+        `sync(flow) -> bool` (adds what it dropped to the flow's counts, moves `flow.last` and
+        the TCP frontier; True when it dropped something since the last sync) and
+        `stop(flow)` (the flow ended: forget it)."""
+        self.offload = offload
+
     def _apply_bypass(self) -> None:
         for flow in self._bypass:
             if flow.tcp is not None and not flow.ended and not flow.bypassed:
@@ -118,7 +134,28 @@ class FlowEngine:
                 for ep in flow.tcp.ep:
                     ep.reasm.bypass()
                 self.events["flow.bypassed"] += 1
+                if self.offload is not None:
+                    if self.offload.start(flow):
+                        flow.offloaded = True
+                        self.events["flow.offloaded"] += 1
+                    else:
+                        self.events["flow.offload_refused"] += 1
         self._bypass.clear()
+
+    def _unseen(self, flow: Flow, pkt: Packet) -> None:
+        """A packet of an offloaded flow came up (only SYN/FIN/RST do): first count what went
+        by below us. A FIN or RST takes the flow back, so the closing ACKs come up too."""
+        self.offload.sync(flow)
+        if pkt.proto == TCP and pkt.flags & (FIN | RST):
+            self.offload.stop(flow)
+            flow.offloaded = False
+
+    def sync_offloaded(self) -> None:
+        """Bring every offloaded flow's counts up to date (before stats are written)."""
+        if self.offload is not None:
+            for flow in self.flows.values():
+                if flow.offloaded:
+                    self.offload.sync(flow)
 
     def _open(self, key: tuple, pkt: Packet) -> Flow:
         if len(self.flows) >= self.cfg.max_flows:
@@ -175,6 +212,9 @@ class FlowEngine:
                 flow = next(iter(lru.values()))
                 if flow.last > limit:
                     break
+                if flow.offloaded and self.offload.sync(flow) and flow.last > limit:
+                    lru.move_to_end(flow.key)  # busy, only not in front of us
+                    continue
                 self._close(flow, self._reason(flow, "timeout"))
 
     def _evict_one(self) -> None:
@@ -208,6 +248,9 @@ class FlowEngine:
         return default
 
     def _close(self, flow: Flow, reason: str) -> None:
+        if flow.offloaded:
+            self.offload.sync(flow)
+            self.offload.stop(flow)
         del self.flows[flow.key]
         del flow.lru[flow.key]
         flow.reason = reason

@@ -23,7 +23,7 @@ class Flow:
         "key", "flow_id", "proto", "vlan", "cli", "srv", "cport", "sport", "start", "last",
         "pkts", "bytes", "state", "reason", "tcp", "tclass", "anomalies", "app", "tcp_flags",
         "midstream", "alerted", "tunnel", "icmp_type", "icmp_code", "ended", "lru", "community_id",
-        "first_flags", "notify", "info", "bypassed",
+        "first_flags", "notify", "info", "bypassed", "offloaded", "unseen",
     )
 
     def __init__(self, key: tuple, pkt, client_is_src: bool):
@@ -57,6 +57,8 @@ class Flow:
         self.notify = None  # the engine's consumer.on_event: anomalies reach detection too
         self.info = None  # detection's FlowInfo, made when first needed
         self.bypassed = False  # no consumer wanted its bytes any more: reassembly stopped
+        self.offloaded = False  # bypassed, and its packets are now dropped before capture
+        self.unseen: list[int] | None = None  # per direction: packets counted but dropped before capture
 
     def anomaly(self, name: str, direction: int = TOSERVER) -> None:
         """Record an anomaly of this flow (`direction`: who sent the packet that raised it)."""

@@ -75,6 +75,14 @@ class TcpConn:
         for ep in self.ep:
             ep.reasm.finish()
 
+    def unseen_progress(self, direction: int, next_seq: int) -> None:
+        """Segments of a bypassed flow went by without us (dropped before capture): the sender
+        reached `next_seq`. Move its sequence frontier there so the in-window checks of a later
+        RST or data stay right, and forget its timestamps (their echoes would look forged)."""
+        ep = self.ep[direction]
+        ep.reasm.add(next_seq, b"")
+        ep.tsval = ep.tsval_first = None
+
     @property
     def buffered(self) -> int:
         return self.ep[0].reasm.buffered + self.ep[1].reasm.buffered

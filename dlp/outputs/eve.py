@@ -127,6 +127,8 @@ def flow_event(flow) -> dict:
     ours = {"close_reason": flow.reason, "midstream": flow.midstream}
     if flow.bypassed:  # reassembly stopped once nothing wanted the bytes (Suricata: "bypass")
         ours["bypassed"] = True
+        if flow.unseen:  # packets the kernel dropped for us: counted, never inspected
+            ours["offloaded_pkts"] = flow.unseen
     if flow.tcp is not None:
         f = flow.tcp_flags
         event["tcp"] = _tcp_flags(f[0] | f[1])
