@@ -148,6 +148,8 @@ def test_daemon_on_a_mirror_port(tmp_path):
     assert set(last) == {0, 1}
     assert sum(s["stats"]["flow"]["total"] for s in last.values()) >= 2  # the restarted one counts anew
     assert all(s["stats"]["capture"]["kernel_drops"] == 0 for s in last.values())
+    died = [e["dlp_worker"] for e in evs if e["event_type"] == "dlp_worker"]  # the SIGKILL, said once
+    assert [(d["worker"], d["pid"], d["signal"]) for d in died] == [(0, victim, "SIGKILL")]
     assert all(s["dlp"]["rss_bytes"] > 10_000_000 for s in last.values())
     rfc5424 = [line for line in syslog.splitlines() if line.startswith("<")]
     header = re.compile(r"<(\d+)>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \S+ dlp \d+ alert - \{")

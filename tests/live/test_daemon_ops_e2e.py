@@ -52,7 +52,7 @@ def _metrics(net) -> dict[str, float]:
 
 def test_a_killed_worker_is_reported_and_its_counters_kept(tmp_path):
     eve, died_file, stderr = tmp_path / "eve.json", tmp_path / "workers.json", tmp_path / "dlp.stderr"
-    with TestNet(tag="dlp5k") as net:
+    with TestNet(tag="dlp5w") as net:
         daemon = start_daemon(net, net.server_ns, ["--config", _config(tmp_path, net.server_dev)], stderr)
         wait_for(lambda: len(stats_by_worker(events(eve))) == 2, "stats from both workers")
         net.run_client([sys.executable, "-c", SEND_UDP, net.server_ip])
