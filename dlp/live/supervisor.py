@@ -8,12 +8,14 @@ their EVE lines, restarts a worker that dies, and turns signals into worker acti
 * SIGTERM/SIGINT: forwarded; workers flush their open flows and pending lines, the
   supervisor writes everything they send until each has exited, then exits 0.
 * A dead worker is restarted and counted (dlp_worker_restarts_total), after a pause that
-  grows with each quick death. Its counters are carried over to its successor in the
-  metrics (Metrics.retire), so totals never go down. One that died abnormally (a signal, a
-  non-zero exit) took its open flows with it: no flow records, no detection of their
-  pending data. That is said in a `dlp_worker` EVE event (`worker_died_event`) and counted
-  (dlp_worker_lost_flows_total), from the worker's last stats event; when workers keep dying (MAX_QUICK_DEATHS within
+  grows with each quick death; when workers keep dying (MAX_QUICK_DEATHS within
   QUICK_DEATH_WINDOW s, e.g. the interface is gone) the daemon ends with EXIT_CRASH_LOOP.
+  Its counters are carried over to its successor in the metrics (Metrics.retire), so
+  totals never go down.
+* A worker that died abnormally (a signal, a non-zero exit) took its open flows with it: no
+  flow records, no detection of their pending data. That is said in a `dlp_worker` EVE
+  event (`worker_died_event`) and counted (dlp_worker_lost_flows_total), as of the worker's
+  last stats event.
 * An output that fails (full disk, unwritable file, collector gone) is logged, the workers
   are stopped and the daemon exits EXIT_OUTPUT_FAILED: never a silent drop.
 """
