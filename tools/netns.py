@@ -139,6 +139,14 @@ class TestNet:
         self._extra_ns.append(self.monitor_ns)
         return tap, mon
 
+    def disable_offloads(self) -> None:
+        """MTU-sized frames on the client/server pair, as a real link carries them: with
+        segmentation offloads on, a veth passes (and tc mirred copies) up to 64 KiB
+        super-frames that no NIC puts on a wire. Needs ethtool."""
+        for ns, dev in ((self.server_ns, self.server_dev), (self.client_ns, self.client_dev)):
+            _run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tso", "off", "gso", "off",
+                 "gro", "off", "tx-checksumming", "off")
+
     def start_in(self, ns: str, cmd: list[str], **popen) -> subprocess.Popen:
         """Start `cmd` in namespace `ns`; it is stopped (SIGTERM, by PID) on exit."""
         proc = subprocess.Popen(["ip", "netns", "exec", ns, *cmd], **popen)

@@ -7,6 +7,10 @@ Two readers with one interface (`fileno`, `batch(timeout_ms)`, `kernel_stats()`,
   per block instead of one system call per packet. Chosen by measurement (bench/live_rate.py).
 * `RecvCapture`: one recvfrom per packet; the reference the ring was measured against.
 
+Both may carry a `kernel_bypass` table (dlp/live/ebpf.KernelBypass): its eBPF program is
+attached instead of the classic filter (it runs that filter itself) and drops the packets of
+flows the engine offloaded.
+
 Both join a PACKET_FANOUT group hashed by flow: the kernel's hash is symmetric over the IP
 5-tuple, so every worker sees both directions of its flows. With `defrag` the kernel
 reassembles IP fragments before hashing (as Suricata's cluster_flow does), or fragments
@@ -88,10 +92,12 @@ def check_permission() -> None:
                           "mode) or root; see docs/span-deployment.md") from None
 
 
-def _open_socket(interface: str, bpf, promisc: bool) -> socket.socket:
+def _open_socket(interface: str, bpf, promisc: bool, kernel_bypass=None) -> socket.socket:
     ifindex = interface_index(interface)
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # no packets until bind
-    if bpf:
+    if kernel_bypass is not None:  # its eBPF program runs the classic filter too
+        kernel_bypass.attach(sock)
+    elif bpf:
         _attach_bpf(sock, bpf)
     if promisc:
         mreq = struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
@@ -129,8 +135,8 @@ class RingCapture:
 
     def __init__(self, interface: str, fanout_group: int | None = None, bpf=None,
                  promisc: bool = True, defrag: bool = True, ring_mib: int = 64,
-                 block_kib: int = 1024, block_timeout_ms: int = 20):
-        self.sock = _open_socket(interface, bpf, promisc)
+                 block_kib: int = 1024, block_timeout_ms: int = 20, kernel_bypass=None):
+        self.sock = _open_socket(interface, bpf, promisc, kernel_bypass)
         self.block_size = block_kib * 1024
         self.blocks = max(2, ring_mib * 1024 // block_kib)
         frame_size = 2048
@@ -193,8 +199,9 @@ class RecvCapture:
     MAX_BATCH = 256
 
     def __init__(self, interface: str, fanout_group: int | None = None, bpf=None,
-                 promisc: bool = True, defrag: bool = True, rcvbuf_mib: int = 64):
-        self.sock = _open_socket(interface, bpf, promisc)
+                 promisc: bool = True, defrag: bool = True, rcvbuf_mib: int = 64,
+                 kernel_bypass=None):
+        self.sock = _open_socket(interface, bpf, promisc, kernel_bypass)
         try:  # past net.core.rmem_max, as the ring is not bound by it (needs CAP_NET_ADMIN)
             self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_mib * 1024 * 1024)
         except PermissionError:

@@ -47,7 +47,7 @@ HELPER_MAP_LOOKUP, HELPER_KTIME_GET_NS, HELPER_SKB_LOAD_BYTES = 1, 5, 26
 LICENSE = b"Apache-2.0\0"  # no GPL-only helper is used
 
 _key = struct.Struct("=16s16s2s2sB3x")  # ports go in as the packet has them (network order)
-_value = struct.Struct("=QQQII")  # packets, bytes, last_ns, next_seq, pad
+_value = struct.Struct("=QQQII")  # packets, bytes, last_ns, next_seq, ended (FIN/RST seen)
 # stack of the program (offsets from R10)
 KEY, IPHDR, TCPHDR, ETHHDR, MEM_BASE = -40, -80, -96, -104, -104
 IPPROTO_TCP, IPPROTO_UDP = 6, 17
@@ -211,8 +211,11 @@ def _emit_layer4(asm: Asm) -> None:
     asm.alu(ADD, R7, 4)
     _load_bytes(asm, R7, TCPHDR, 12, "user")  # seq, ack, data offset, flags, window
     asm.ldx(B, R1, FP, TCPHDR + 9)
-    asm.alu(AND, R1, 0x07)  # FIN | SYN | RST: the engine must see sessions open and close
-    asm.jmp(JNE, R1, 0, "user")
+    asm.mov(R2, R1)
+    asm.alu(AND, R2, 0x02)  # SYN: the engine must see sessions open
+    asm.jmp(JNE, R2, 0, "user")
+    asm.alu(AND, R1, 0x05)  # FIN | RST: this sender is closing; it goes up, and so does
+    asm.jmp(JNE, R1, 0, "closing")  # all it sends after it (the ACKs that end the session)
     asm.ldx(B, R1, FP, TCPHDR + 8)
     asm.alu(RSH, R1, 4)
     asm.alu(LSH, R1, 2)
@@ -230,6 +233,8 @@ def _emit_lookup(asm: Asm, map_fd: int) -> None:
     asm.alu(ADD, R2, KEY)
     asm.call(HELPER_MAP_LOOKUP)
     asm.jmp(JEQ, R0, 0, "user")
+    asm.ldx(W, R1, R0, 28)  # the sender's entry is marked ended: let everything through
+    asm.jmp(JNE, R1, 0, "pass")
     asm.mov(R7, R0)
     asm.mov_imm(R1, 1)
     asm.atomic_add(DW, R7, 0, R1)
@@ -241,6 +246,16 @@ def _emit_lookup(asm: Asm, map_fd: int) -> None:
     asm.stx(W, R7, 24, R8)
     asm.label("drop")
     asm.ret_imm(0)
+    asm.label("closing")  # mark the sender's entry (if any) ended, then the user's filter
+    asm.ld_map_fd(R1, map_fd)
+    asm.mov(R2, FP)
+    asm.alu(ADD, R2, KEY)
+    asm.call(HELPER_MAP_LOOKUP)
+    asm.jmp(JEQ, R0, 0, "user")
+    asm.st_imm(W, R0, 28, 1)
+    asm.label("pass")  # R0 may hold the map value: the user's filter must not see a pointer
+    asm.mov_imm(R0, 0)
+    asm.goto("user")
 
 
 def _emit_user_filter(asm: Asm, user_filter, snaplen: int) -> None:

@@ -20,6 +20,9 @@ import structlog
 
 from dlp.decode.decoder import Decoder
 from dlp.decode.packet import ip_text
+from dlp.live.capture import RecvCapture, RingCapture
+from dlp.live.ebpf import BypassUnavailable, KernelBypass
+from dlp.live.offload import KernelOffload
 from dlp.outputs.eve import EveWriter
 from dlp.pipeline import Pipeline
 
@@ -79,9 +82,17 @@ class Worker:
         self.spec = spec
         self.stop = False
         self.packet_errors = 0
-        self.capture = spec.reader(spec.interface, **spec.reader_options)
+        self.bypass_table = _bypass_table(spec)
+        options = dict(spec.reader_options)
+        if self.bypass_table is not None:
+            options["kernel_bypass"] = self.bypass_table
+        self.capture = spec.reader(spec.interface, **options)
         self.writer = ChannelWriter(sock, self._decorate_stats)
         self.pipeline = (spec.pipeline_factory or Pipeline)(ruleset, self.writer)
+        self.offload = None
+        if self.bypass_table is not None:
+            self.offload = KernelOffload(self.bypass_table)
+            self.pipeline.engine.set_offload(self.offload)
         self.describe = Decoder()  # names the flow of a packet whose handling failed
 
     def run(self) -> int:
@@ -96,6 +107,7 @@ class Worker:
             if time.monotonic() >= next_stats:
                 next_stats += self.spec.stats_interval
                 self.pipeline.advance_clock(time.time_ns() // 1000)
+                self.pipeline.engine.sync_offloaded()
                 self.pipeline.write_stats(self.pipeline.engine.now)
             elif not batch:
                 self.pipeline.advance_clock(time.time_ns() // 1000)
@@ -104,6 +116,8 @@ class Worker:
         self.pipeline.finish()  # open flows flushed as flow events, and a last stats event
         self.writer.close()
         self.capture.close()
+        if self.bypass_table is not None:
+            self.bypass_table.close()
         return EXIT_OK
 
     def _on_term(self, *_):
@@ -132,11 +146,28 @@ class Worker:
         """Suricata's `capture` section (kernel counters of this worker's socket) and ours."""
         packets, drops = self.capture.kernel_stats()
         event["stats"]["capture"] = {"kernel_packets": packets, "kernel_drops": drops}
+        if self.offload is not None:  # Suricata's capture.bypassed: dropped for us, by design
+            event["stats"]["capture"]["kernel_bypassed"] = self.offload.dropped_packets
+            event["stats"]["capture"]["kernel_bypassed_bytes"] = self.offload.dropped_bytes
+            event["stats"]["capture"]["offloaded_flows"] = len(self.offload)
         event["dlp"].update({"worker": self.spec.index, "interface": self.spec.interface,
                              "pid": os.getpid(), "rss_bytes": _rss_bytes(),
                              "packet_errors": self.packet_errors,
                              "rules": self.pipeline.ruleset.path,
                              "rules_reloads": self.pipeline.reloads})
+
+
+def _bypass_table(spec: WorkerSpec):
+    """The kernel's bypass table for this worker's socket, or None: not asked for, not a
+    packet socket reader, or the kernel refused the program (then user-space bypass only)."""
+    if not spec.kernel_bypass_flows or spec.reader not in (RingCapture, RecvCapture):
+        return None
+    try:
+        return KernelBypass(spec.kernel_bypass_flows, user_filter=spec.reader_options.get("bpf"))
+    except BypassUnavailable as exc:
+        log.warning("kernel_bypass_unavailable", worker=spec.index, reason=str(exc),
+                    detail="bypassed flows' packets still reach the worker")
+        return None
 
 
 def _rss_bytes() -> int:

@@ -150,6 +150,25 @@ def test_bypassed_direction_is_dropped_and_counted(net):
         assert marks(exchange(net, dropped[:1], [sock])[0]) == [3]
 
 
+def test_after_its_fin_or_rst_a_direction_is_no_longer_dropped(net):
+    """The closing ACKs must reach the engine even when they leave before the worker has
+    taken the flow back: the kernel stops dropping a sender's packets at its FIN or RST."""
+    bypass = ebpf.KernelBypass()
+    [sock] = receivers(net, 1)
+    with bypass, sock:
+        bypass.attach(sock)
+        client, server = (addr(A4), 40000, addr(B4), 443), (addr(B4), 443, addr(A4), 40000)
+        assert bypass.add(*client) and bypass.add(*server)
+        frames = [seg(1, A4, 40000, B4, 443), seg(2, B4, 443, A4, 40000),        # dropped
+                  seg(3, B4, 443, A4, 40000, flags="FA"),                          # server closes
+                  seg(4, B4, 443, A4, 40000, flags="A", payload=b"") + mark(4),    # its last ACK
+                  seg(5, A4, 40000, B4, 443),                                      # client: still dropped
+                  seg(6, A4, 40000, B4, 443, flags="RA"),                          # client resets
+                  seg(7, A4, 40000, B4, 443)]                                      # then it goes up
+        assert marks(exchange(net, frames, [sock])[0]) == [3, 4, 6, 7]
+        assert bypass.counters(*client)[0] == 2 and bypass.counters(*server)[0] == 1
+
+
 def test_ipv6_udp_and_vlan_tagged_flows(net):
     bypass = ebpf.KernelBypass()
     [sock] = receivers(net, 1)
