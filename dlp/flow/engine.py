@@ -76,8 +76,8 @@ class FlowEngine:
         flow = self.flows.get(key)
         if flow is None:
             flow = self._open(key, pkt)
-        elif flow.offloaded:
-            self._unseen(flow, pkt)
+        elif flow.offloaded and proto == TCP and pkt.flags & (SYN | FIN | RST):
+            self._unseen(flow, pkt)  # (other packets of it still coming up left before it went down)
         elif proto == TCP and pkt.flags & (SYN | ACK) == SYN and self._reused(flow, pkt):
             self._close(flow, "fin" if flow.state == State.CLOSED else "rst"
                         if flow.state == State.RESET else "reused")
@@ -143,10 +143,10 @@ class FlowEngine:
         self._bypass.clear()
 
     def _unseen(self, flow: Flow, pkt: Packet) -> None:
-        """A packet of an offloaded flow came up (only SYN/FIN/RST do): first count what went
-        by below us. A FIN or RST takes the flow back, so the closing ACKs come up too."""
+        """A SYN/FIN/RST of an offloaded flow came up: first count what went by below us. A
+        FIN or RST takes the flow back, so the closing ACKs come up too."""
         self.offload.sync(flow)
-        if pkt.proto == TCP and pkt.flags & (FIN | RST):
+        if pkt.flags & (FIN | RST):
             self.offload.stop(flow)
             flow.offloaded = False
 
