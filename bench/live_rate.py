@@ -147,6 +147,44 @@ def trial(pcap: str, reader: str, workers: int, mbps: int, ring_mib: int, workdi
     }
 
 
+# The capture layer alone: a RingCapture reading batches and throwing them away, for as long
+# as the replay lasts (bounded by argv[2] seconds): the ceiling the pipeline is measured under.
+NULL_READER = """
+import sys, time
+sys.path.insert(0, sys.argv[3])
+from dlp.live.capture import RingCapture
+cap = RingCapture(sys.argv[1], fanout_group=4077, ring_mib=int(sys.argv[4]))
+packets, end = 0, time.monotonic() + float(sys.argv[2])
+print("ready", flush=True)
+while time.monotonic() < end:
+    packets += len(cap.batch(100))
+print(packets, *cap.kernel_stats(), flush=True)
+"""
+
+
+def capture_only_trial(pcap: str, workers: int, mbps: int, ring_mib: int, timer: str, loops: int) -> dict:
+    seconds = 3 + loops * _pcap_totals(pcap)[1] * 8 / (mbps * 1e6) * 1.5
+    readers = [subprocess.Popen(["ip", "netns", "exec", MON_NS, sys.executable, "-c", NULL_READER, MON_DEV,
+                                 str(seconds), ROOT, str(ring_mib)], stdout=subprocess.PIPE, text=True)
+               for _ in range(workers)]
+    try:
+        for r in readers:
+            r.stdout.readline()  # "ready": its socket is in the fanout group
+        loop = ["--loop", str(loops), "--unique-ip"] if loops > 1 else []
+        replay = sh("ip", "netns", "exec", SEND_NS, "tcpreplay", "--preload-pcap", "--mbps", str(mbps),
+                    f"--timer={timer}", *loop, "-i", SEND_DEV, pcap, timeout=TRIAL_TIMEOUT)
+        counts = [tuple(int(x) for x in r.communicate(timeout=seconds + 30)[0].split()) for r in readers]
+    finally:
+        for r in readers:
+            if r.poll() is None:
+                r.kill()
+                r.wait()
+    rated = re.search(r"Rated: [\d.]+ Bps, ([\d.]+) Mbps, ([\d.]+) pps", replay.stdout)
+    return {"reader": "ring, no pipeline", "workers": workers, "target_mbps": mbps,
+            "sent_mbps": float(rated.group(1)), "sent_pps": float(rated.group(2)),
+            "read": sum(c[0] for c in counts), "kernel_drops": sum(c[2] for c in counts)}
+
+
 def _last_stats(eve: str) -> dict:
     last = {}
     if os.path.exists(eve):
@@ -197,6 +235,8 @@ def main(argv=None) -> int:
     ap.add_argument("--loops", type=int, default=3,
                     help="replay the capture this many times (tcpreplay --unique-ip: new flows each time)")
     ap.add_argument("--timer", default="gtod", help="tcpreplay's timing: gtod (busy-waits a core) or nano")
+    ap.add_argument("--capture-only", action="store_true",
+                    help="also measure the capture layer alone (ring, batches thrown away)")
     ap.add_argument("--kernel-bypass", default="on,off",
                     help="with and/or without the eBPF bypass of flows nothing inspects (on,off)")
     args = ap.parse_args(argv)
@@ -226,12 +266,20 @@ def main(argv=None) -> int:
                           f"{r['send_seconds']}s", flush=True)
                     if r["kernel_drops"]:
                         break
+            if args.capture_only:
+                for workers in (int(w) for w in args.workers.split(",")):
+                    for mbps in (int(r) for r in args.rates.split(",")):
+                        r = capture_only_trial(pcap, workers, mbps, args.ring_mib, args.timer, args.loops)
+                        results.append(r)
+                        print(f"capture only, workers={workers} target {mbps:5} Mbit/s: sent {r['sent_mbps']:7.1f} "
+                              f"Mbit/s {r['sent_pps']:9.0f} pkts/s, read {r['read']} drops {r['kernel_drops']}",
+                              flush=True)
     finally:
         teardown_net()
     print("\nhighest rate with zero kernel drops (ratio to offline replay on one core):")
     summary = []
     for reader, workers, bypass in _configs(args):
-        ok = [r for r in results if (r["reader"], r["workers"], r["kernel_bypass"]) == (reader, workers, bypass)
+        ok = [r for r in results if (r["reader"], r["workers"], r.get("kernel_bypass")) == (reader, workers, bypass)
               and not r["kernel_drops"]]
         best = max(ok, key=lambda r: r["sent_mbps"]) if ok else None
         name = f"{reader:5} {workers} worker(s), kernel bypass {'on ' if bypass else 'off'}"
@@ -247,6 +295,13 @@ def main(argv=None) -> int:
                   f" x {args.loops} loops")
         else:
             print(f"  {name}: drops already at the lowest rate")
+    for workers in (int(w) for w in args.workers.split(",")) if args.capture_only else ():
+        ok = [r for r in results if r["reader"] == "ring, no pipeline" and r["workers"] == workers
+              and not r["kernel_drops"]]
+        if ok:
+            best = max(ok, key=lambda r: r["sent_mbps"])
+            print(f"  capture only, {workers} reader(s): {best['sent_mbps']:.0f} Mbit/s, {best['sent_pps']:.0f} "
+                  f"pkts/s, 0 drops (the ceiling with tcpreplay on the same cores)")
     out = os.path.join(ROOT, "bench", "out", "live_rate.json")
     with open(out, "w") as fh:
         json.dump({"reference": reference, "trials": results, "summary": summary}, fh, indent=1)
