@@ -65,6 +65,7 @@ from functools import lru_cache
 from urllib.parse import unquote_plus
 
 from detectors.base import Finding, HttpTransaction
+from detectors.session.bounded import LruMap
 from detectors.text.mask import keyed_hash, mask_pan
 from detectors.text.scope import (
     DEFAULT_EXCLUDED_TYPES, DIRECTIONS, Direction, host_matches, host_of, normalize_domains,
@@ -492,22 +493,6 @@ class _Tally:
         return sum(1 for _, ctx in self.seen.values() if ctx or not noisy)
 
 
-class _Lru(OrderedDict):
-    def __init__(self, cap: int):
-        super().__init__()
-        self.cap = cap
-
-    def tally(self, key) -> _Tally:
-        t = self.get(key)
-        if t is None:
-            t = self[key] = _Tally()
-            if len(self) > self.cap:
-                self.popitem(last=False)
-        else:
-            self.move_to_end(key)
-        return t
-
-
 # -------------------------------------------------------------------------------- detector
 
 @dataclass
@@ -590,8 +575,8 @@ class PanDetector:
         self.window_us = p.window_seconds * 1_000_000
         self.bucket_us = max(1, self.window_us // 12)
         self.prefixes = prefix_index(self.iin)
-        self.flows = _Lru(p.max_flows)
-        self.hosts = _Lru(p.max_hosts)
+        self.flows: LruMap[_Tally] = LruMap(p.max_flows)
+        self.hosts: LruMap[_Tally] = LruMap(p.max_hosts)
 
     def applies(self, item) -> bool:
         return type(item) is HttpTransaction and item.direction in self.directions
@@ -766,7 +751,7 @@ class PanDetector:
             if not threshold:
                 out.append(0)
                 continue
-            tally = lru.tally(key)
+            tally = lru.get_or_add(key, _Tally)
             tally.expire(tx.ts, self.window_us, self.bucket_us)
             tally.add(tx.ts, short, candidates, valid, self.bucket_us, cap=max(64, 4 * threshold))
             out.append(tally.distinct(p))

@@ -11,11 +11,10 @@ its cheap prefilter passes (distinct-subdomain share >= `min_unique_share`). At 
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from detectors.base import DnsTransaction
 from detectors.covert.dns_features import Query, Window
 from detectors.covert.psl import PublicSuffixList, default_list
+from detectors.session.bounded import LruMap
 
 _OPT = 41
 Key = tuple[str, bytes]  # (client IP, registered domain)
@@ -41,8 +40,7 @@ class DnsWindows:
         self.min_unique_share = min_unique_share
         self.backoff = backoff  # training turns it off: more snapshots of the same windows
         self.psl = psl or default_list()
-        self.windows: OrderedDict[Key, Window] = OrderedDict()
-        self.evicted = 0
+        self.windows: LruMap[Window] = LruMap(max_windows)
 
     def key(self, item: DnsTransaction) -> Key:
         return item.flow.src_ip, self.psl.registered_domain(item.question.name)
@@ -67,13 +65,13 @@ class DnsWindows:
         return window
 
     def _window(self, key: Key, ts: int) -> Window:
-        windows = self.windows
-        window = windows.get(key)
+        window = self.windows.get(key)
         if window is None or window.expired(ts):
-            window = windows[key] = Window(ts, self.window_seconds, self.max_window_queries)
+            window = Window(ts, self.window_seconds, self.max_window_queries)
             window.next_score = self.min_queries
-        windows.move_to_end(key)
-        if len(windows) > self.max_windows:
-            windows.popitem(last=False)
-            self.evicted += 1
+        self.windows.put(key, window)  # refreshed; the stalest window goes past max_windows
         return window
+
+    @property
+    def evicted(self) -> int:
+        return self.windows.evicted

@@ -29,6 +29,12 @@ class LruMap(Generic[V]):
     def __contains__(self, key) -> bool:
         return key in self.items
 
+    def __iter__(self):
+        return iter(self.items)  # keys, stalest first
+
+    def values(self):
+        return self.items.values()
+
     def get(self, key, default=None):
         return self.items.get(key, default)
 

@@ -318,7 +318,7 @@ def test_host_threshold_over_a_time_window():
 def test_state_keeps_hashes_not_numbers():
     d = det()
     alert(d, VISA, flow_id=1)
-    blob = repr([(k, dict(t.seen)) for k, t in list(d.flows.items()) + list(d.hosts.items())])
+    blob = repr([(k, dict(t.seen)) for k, t in list(d.flows.items.items()) + list(d.hosts.items.items())])
     assert VISA not in blob and VISA[-8:] not in blob
 
 
