@@ -349,9 +349,11 @@ def _line_kinds(lines: list[str]) -> tuple[list[str], list[dict[str, float]]]:
         kinds.append("weak" if kind == "neutral" and best >= 0.7 else kind)
         scores.append(sc)
         opened = s.rfind("/*")
-        if opened > 0 and opened > s.rfind("*/") and s.count('"', 0, opened) % 2 == 0 \
-                and s.count("'", 0, opened) % 2 == 0:
-            in_block = True  # a comment that starts after code and runs on
+        # a comment that starts after code and runs on; "/*" glued to a word is a path or a
+        # glob in prose ("http/*: update ..."), not a comment
+        if opened > 0 and s[opened - 1] in " \t;{})" and opened > s.rfind("*/") \
+                and s.count('"', 0, opened) % 2 == 0 and s.count("'", 0, opened) % 2 == 0:
+            in_block = True
     return kinds, scores
 
 
@@ -389,6 +391,8 @@ _TABLE_ROW = re.compile(r"^\|(?:[^|;{}=]*\|){2,}$")
 def _kind(s: str, best: float) -> str:
     if _TABLE_ROW.match(s):
         return "data"
+    if _CHANGELOG_ITEM.match(s):
+        return "prose"  # names functions, but says what changed: "o Fix foo() (3189eb0 A. Author)"
     if "#" in s or "//" in s or "/*" in s:
         s = _TRAILING_COMMENT.sub("", s) or s
     if _STRING_LINE.match(s):
@@ -460,6 +464,8 @@ def _prose_words(s: str) -> int:
     return sum(1 for w in _words(s) if w.lower() in STOPWORDS)
 
 
+# a changelog or commit-list entry: a bullet, text, and a commit id or issue number in brackets
+_CHANGELOG_ITEM = re.compile(r"^(?:[o*+-]|\d+[.)])\s+\S.*\((?:[0-9a-f]{7,40}|#\d+)(?:[ ,][^()]*)?\)$")
 _NOT_PROSE = re.compile(r"[{}=$\\]|\.[A-Za-z_]\w*\(")
 _QUOTED = re.compile(r"""(?<![A-Za-z])(?:'[^'\n]*'|"[^"\n]*"|`[^`\n]*`)(?![A-Za-z])""")
 

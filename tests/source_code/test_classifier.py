@@ -176,3 +176,17 @@ def test_synthetic_negatives_false_positive_rate_table():
         reported = sum(_detected(t)[1] is not None for t in cuts)
         print(f"\nnegative {family}: texts={len(cuts)} false positives={reported}")
         assert reported == 0, family
+
+
+def test_a_changelog_naming_functions_is_not_code():
+    """A C library's changelog: every entry names functions, one a path glob ("http/*")
+    that once opened a never-closing C comment and made the rest of the text comment."""
+    entries = [f"   o evdns: fix_{i}(): free requests before name_servers_{i}() ({i:07x}a Some Author)"
+               for i in range(40)]
+    entries.insert(5, "   o test: http/*: update expected HTTP codes for body exceeds `max_body_size` (addf2b9 A. Author)")
+    text = "Changes in version 2.1.12-stable (05 Jul 2020)\n\n fixes:\n" + "\n".join(entries) + "\n"
+    assert _detected(text, "changelog")[1] is None
+    code = "\n".join(f"static int count_{i}(const struct buf *b)\n{{\n    int n = b->len; /* bytes held,\n"
+                     f"       not yet sent */\n    if (n < 0)\n        return -1;\n    return n + {i};\n}}\n"
+                     for i in range(4))
+    assert _detected(code, "count.c")[1] == "c_cpp"  # a comment opened after code still runs on
