@@ -58,8 +58,11 @@ def default_uploads(seed: int = 6) -> list[Upload]:
     return out
 
 
-def record(out_dir: str, uploads: list[Upload] | None = None, tag: str = "dlp6k") -> dict:
-    """Makes OUT_DIR/capture.pcap and keys.log; returns {"pcap", "keylog", "uploads": [...]}."""
+def record(out_dir: str, uploads: list[Upload] | None = None, tag: str = "dlp6k",
+           mtu_frames: bool = False) -> dict:
+    """Makes OUT_DIR/capture.pcap and keys.log; returns {"pcap", "keylog", "uploads": [...]}.
+    `mtu_frames`: segmentation offloads off, so the capture holds frames a real link carries
+    (and tcpreplay can send), not the veth's 64 KiB super-frames."""
     uploads = uploads if uploads is not None else default_uploads()
     os.makedirs(out_dir, exist_ok=True)
     work = os.path.join(out_dir, "work")
@@ -71,6 +74,8 @@ def record(out_dir: str, uploads: list[Upload] | None = None, tag: str = "dlp6k"
         if os.path.exists(path):
             os.remove(path)
     with TestNet(tag) as net:
+        if mtu_frames:
+            net.disable_offloads()
         _start_servers(net, work, cert, key)
         mitm = subprocess.Popen(
             ["ip", "netns", "exec", net.client_ns, "mitmdump", "-q", "--listen-host", "127.0.0.1",

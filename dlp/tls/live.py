@@ -30,6 +30,7 @@ from collections import OrderedDict
 from dlp.decode.packet import TCP
 from dlp.tls import tshark
 from dlp.tls.clienthello import is_client_hello
+from dlp.tls.fragments import FrameDecoder
 
 UNDECIDED, TLS, OTHER = 0, 1, 2
 
@@ -45,8 +46,7 @@ class TlsPacketSelector:
     def wants(self, pkt) -> bool:
         if pkt.proto != TCP:
             return False
-        a, b = (pkt.src, pkt.sport), (pkt.dst, pkt.dport)
-        key = (a, b) if a <= b else (b, a)
+        key = _conversation(pkt.src, pkt.sport, pkt.dst, pkt.dport)
         state = self.flows.get(key, UNDECIDED)
         if state == UNDECIDED and pkt.payload:
             state = TLS if is_client_hello(pkt.payload) else OTHER
@@ -55,11 +55,21 @@ class TlsPacketSelector:
             self._remember(key, state)
         return state == TLS
 
+    def is_tls(self, flow) -> bool:
+        """Was this engine flow's connection chosen (still remembered)?"""
+        return self.flows.get(_conversation(*flow.sides())) == TLS
+
     def _remember(self, key, state: int) -> None:
         self.flows[key] = state
         self.flows.move_to_end(key)
         if len(self.flows) > self.max_flows:
             self.flows.popitem(last=False)
+
+
+def _conversation(src: bytes, sport: int, dst: bytes, dport: int) -> tuple:
+    """The same key for both directions."""
+    a, b = (src, sport), (dst, dport)
+    return (a, b) if a <= b else (b, a)
 
 
 class LiveTlsDecryptor:
@@ -115,18 +125,21 @@ class LiveTlsDecryptor:
 
 
 class _TeeDecoder:
-    """The pipeline's decoder, plus: packets of TLS connections also go to the decryptor.
-    No second decode: the pipeline's own decoded packet is looked at."""
+    """The pipeline's decoder, plus: packets of TLS connections also go to the decryptor
+    (a reassembled one as all its fragments' frames). No second decode: the pipeline's own
+    decoded packet is looked at."""
 
     def __init__(self, decoder, on_tls_packet):
         self._decoder = decoder
+        self._frames = FrameDecoder(decoder)
         self._on_tls_packet = on_tls_packet
         self.selector = TlsPacketSelector()
 
     def decode(self, linktype: int, frame: bytes, wirelen: int, ts: int):
-        pkt = self._decoder.decode(linktype, frame, wirelen, ts)
+        pkt, records = self._frames.decode(linktype, frame, wirelen, ts)
         if pkt is not None and pkt.proto == TCP and self.selector.wants(pkt):
-            self._on_tls_packet(ts, linktype, frame, wirelen)
+            for record_ts, record_frame, record_wirelen in records:
+                self._on_tls_packet(record_ts, linktype, record_frame, record_wirelen)
         return pkt
 
     def __getattr__(self, name):  # errors, skipped, events: the real decoder's counters

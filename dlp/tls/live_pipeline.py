@@ -12,6 +12,10 @@ Drop-in for the daemon's worker (`LiveKeylogPipeline(ruleset, writer, keylog)` i
 
 Flows are matched by 5-tuple (oldest first when a tuple was reused); at most MAX_PENDING TLS
 flows wait for their decrypted bytes (oldest dropped and counted: tls.keylog_pending_dropped).
+A TLS flow's EVE record waits for its decrypted connection to end (dlp/tls/records.py), at
+most RECORD_HOLD_US of packet time after its last packet, so `flow.alerted` includes the
+decrypted alerts. TLS flows are never bypassed (kernel bypass would keep their packets from
+tshark).
 Packets of a second link type on the same worker are counted (tls.keylog_linktype_mixed),
 not decrypted: one tshark reads one pcap stream.
 """
@@ -21,27 +25,30 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from dlp.pipeline import Pipeline
-from dlp.tls import tshark
-from dlp.tls.keylog import DecryptedConnection, check_keylog, decrypted_dispatcher
+from dlp.tls.keylog import DecryptedStreams, check_keylog, decrypted_dispatcher
 from dlp.tls.live import LiveTlsDecryptor, _TeeDecoder
+from dlp.tls.records import FlowRecordHold
 from dlp.tls.spotter import TlsFlowSpotter
 
 MAX_PENDING = 100_000
+RECORD_HOLD_US = 60_000_000  # tshark lags the capture by far less, unless it is overloaded
 
 
 class _PendingFlows(TlsFlowSpotter):
     """The spotter, keeping TLS flows by tuple until tshark's stream for them shows up."""
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, records: FlowRecordHold):
+        super().__init__(records)
         self.by_tuple: OrderedDict = OrderedDict()  # tuple -> [TlsFlow, ...]
         self.dropped = 0
 
     def found(self, tls) -> None:
         self.by_tuple.setdefault(tls.tuple, []).append(tls)
         if len(self.by_tuple) > MAX_PENDING:
-            self.by_tuple.popitem(last=False)
+            _, flows = self.by_tuple.popitem(last=False)
             self.dropped += 1
+            for dropped in flows:  # no decrypted stream will name them now
+                self.records.release(dropped.flow)
 
     def take(self, tup):
         flows = self.by_tuple.get(tup)
@@ -57,12 +64,21 @@ class LiveKeylogPipeline(Pipeline):
     def __init__(self, ruleset, eve_writer, keylog: str, streams_dir: str | None = None):
         self.keylog = check_keylog(keylog)
         super().__init__(ruleset, eve_writer, streams_dir)
-        self.pending = _PendingFlows()
+        self.records = FlowRecordHold.install(self)
+        self.pending = _PendingFlows(self.records)
         self.add_consumer(self.pending)
         self.decoder = _TeeDecoder(self.decoder, self._tls_packet)
         self.live: LiveTlsDecryptor | None = None
-        self.conns: dict[int, DecryptedConnection | None] = {}
-        self.decrypted = None  # the dispatcher of decrypted streams, made on first use
+        self.tls_streams: DecryptedStreams | None = None  # made on first use
+        if self.dispatcher.request_bypass is not None:
+            self.dispatcher.request_bypass = self._bypass_unless_tls
+
+    def _bypass_unless_tls(self, flow) -> None:
+        """The dispatcher finds nothing to inspect in an encrypted stream and would bypass
+        it, and a bypassed flow's packets may be dropped in the kernel (dlp/live/ebpf.py):
+        tshark needs them all, so TLS flows are never bypassed."""
+        if not self.decoder.selector.is_tls(flow):
+            self.engine.request_bypass(flow)
 
     def _tls_packet(self, ts: int, linktype: int, frame: bytes, wirelen: int) -> None:
         if self.live is None:
@@ -83,38 +99,20 @@ class LiveKeylogPipeline(Pipeline):
 
     def pump(self) -> None:
         """Inspect what tshark has decrypted so far (called after each batch)."""
-        events = self.engine.events
-        self.decrypted = decrypted_dispatcher(self, self.decrypted)  # follows rules reloads
-        for stream, tup, direction, data in self.live.poll():
-            if stream not in self.conns:
-                if direction == tshark.END:
-                    continue
-                tls = self.pending.take(tup)
-                self.conns[stream] = tls and DecryptedConnection(tls.flow, self.decrypted, events,
-                                                                 tls.client_direction)
-                events["tls.keylog_decrypted" if tls else "tls.keylog_unmatched"] += 1
-            conn = self.conns[stream]
-            if conn is None:
-                continue
-            if direction == tshark.END:
-                conn.end()
-                self.conns[stream] = None
-            else:
-                conn.data(direction, data)
-        # streams that ended stay as None so a late packet of theirs is not a new connection;
-        # bounded like the pending flows
-        while len(self.conns) > MAX_PENDING:
-            conn = self.conns.pop(next(iter(self.conns)))
-            if conn is not None:
-                conn.end()
+        if self.tls_streams is None:
+            self.tls_streams = DecryptedStreams(self.pending.take, decrypted_dispatcher(self),
+                                          self.engine.events, self.records)
+        decrypted_dispatcher(self, self.tls_streams.dispatcher)  # follows rules reloads
+        for item in self.live.poll():
+            self.tls_streams.item(*item)
+        self.tls_streams.forget_oldest(MAX_PENDING)
+        self.records.release_stale(self.engine.now, RECORD_HOLD_US)
 
     def finish(self):
         if self.live is not None:
             self.live.close()
             self.pump()
-            for conn in self.conns.values():
-                if conn is not None:
-                    conn.end()
-            self.conns.clear()
+            self.tls_streams.end_all()
+        self.records.release_all()
         self.engine.events["tls.keylog_pending_dropped"] += self.pending.dropped
         return super().finish()

@@ -1,7 +1,8 @@
 """Which flows of a replay are TLS: a stream consumer that looks at the first bytes each
 TCP connection carries. A ClientHello makes the flow TLS, whatever its port; the side that
-sent it is the TLS client. Memory: one id per open flow until its first data, and a record
-per TLS flow."""
+sent it is the TLS client; a FlowRecordHold, if given, keeps the flow's EVE record until
+its decrypted stream is done. Memory: one id per open flow until its first data, and a
+record per TLS flow."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ class TlsFlow:
 
 
 class TlsFlowSpotter(NullConsumer):
-    def __init__(self):
+    def __init__(self, records=None):
         self.undecided: set[int] = set()  # flow ids opened whose first data is still to come
         self.flows: list[TlsFlow] = []
+        self.records = records  # a FlowRecordHold, or None
 
     def on_open(self, flow) -> None:
         if flow.proto == TCP:
@@ -37,6 +39,8 @@ class TlsFlowSpotter(NullConsumer):
         if flow.flow_id in self.undecided:
             self.undecided.discard(flow.flow_id)
             if is_client_hello(data):
+                if self.records is not None:
+                    self.records.expect(flow)
                 self.found(TlsFlow(flow, direction))
 
     def found(self, tls: TlsFlow) -> None:

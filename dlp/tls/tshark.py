@@ -8,7 +8,9 @@ session state, never whole conversations, and the same parser serves a file
 (decrypt_capture) and a live pipe (dlp/tls/live.py).
 
 For a file, only the TLS flows' packets are copied to a temporary capture first (one per
-link type), so clear-text traffic never goes through tshark.
+link type), so clear-text traffic never goes through tshark. A segment that came in IP
+fragments is copied as all of its fragments (dlp/tls/fragments.py); tshark reassembles them
+(IP defragmentation forced on: a user's preferences file cannot turn it off).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dlp.capture.pcapfile import CaptureFile
 from dlp.decode.decoder import Decoder
 from dlp.decode.packet import TCP, ip_text
 from dlp.errors import ConfigError
+from dlp.tls.fragments import FrameDecoder
 
 TSHARK = "tshark"
 SNAPLEN = 262144
@@ -40,7 +43,8 @@ def tshark_command(keylog: str, source: list[str], live: bool = False) -> list[s
     """`source`: ["-r", FILE] or ["-i", "-"] (a pcap stream on stdin)."""
     if shutil.which(TSHARK) is None:
         raise ConfigError("tshark is not installed (apt-get install tshark): needed for --keylog")
-    cmd = [TSHARK, "-n", *source, "-o", f"tls.keylog_file:{keylog}", "--disable-protocol", "http",
+    cmd = [TSHARK, "-n", *source, "-o", f"tls.keylog_file:{keylog}", "-o", "ip.defragment:TRUE",
+           "-o", "ipv6.defragment:TRUE", "--disable-protocol", "http",
            "--disable-protocol", "http2", "-Y", "data.data or tls.handshake.type == 1 or tcp.flags.fin == 1 or tcp.flags.reset == 1",
            "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
     for name in FIELDS:
@@ -121,7 +125,8 @@ def decrypt_capture(capture: str, keylog: str):
 
 def write_tls_captures(paths: list[str], tuples: set[Tuple], directory: str) -> list[str]:
     """Copies the packets of these TCP conversations (either direction) from the captures
-    into `directory`, one classic pcap per link type; returns their paths."""
+    into `directory`, one classic pcap per link type; returns their paths. A fragmented
+    packet is copied as the frames of all its fragments."""
     wanted = set()
     for cli, cport, srv, sport in tuples:
         wanted.add((cli, cport, srv, sport))
@@ -129,10 +134,10 @@ def write_tls_captures(paths: list[str], tuples: set[Tuple], directory: str) -> 
     outputs: dict[int, object] = {}
     try:
         for path in paths:
-            decoder = Decoder()
+            decoder = FrameDecoder(Decoder())
             with CaptureFile(path) as cap:
                 for ts, linktype, frame, wirelen in cap:
-                    pkt = decoder.decode(linktype, frame, wirelen, ts)
+                    pkt, records = decoder.decode(linktype, frame, wirelen, ts)
                     if pkt is None or pkt.proto != TCP:
                         continue
                     if (ip_text(pkt.src), pkt.sport, ip_text(pkt.dst), pkt.dport) not in wanted:
@@ -141,7 +146,8 @@ def write_tls_captures(paths: list[str], tuples: set[Tuple], directory: str) -> 
                     if out is None:
                         out = outputs[linktype] = open(os.path.join(directory, f"tls-{linktype}.pcap"), "wb")
                         out.write(pcap_header(linktype))
-                    out.write(pcap_record(ts, frame, wirelen))
+                    for record in records:
+                        out.write(pcap_record(*record))
     finally:
         for out in outputs.values():
             out.close()

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import sys
+import time
 
 import dpkt
 
+from dlp.capture.pcapfile import CaptureFile
 from tests.live.daemon_helpers import ROOT, events, mirror_config, start_daemon, stats_by_worker, wait_for
 from tools import dlp_samples
 from tools.netns import TestNet, stop_process
@@ -54,13 +57,14 @@ c.close(); print(got)
 
 
 def _counted_by_tcpdump(path, port: int) -> tuple[int, int]:
+    """Packets and wire bytes of `port` in the reference capture (headers only: -s 128)."""
     packets = nbytes = 0
-    with open(path, "rb") as fh:
-        for _ts, frame in dpkt.pcap.Reader(fh):
+    with CaptureFile(str(path)) as cap:
+        for _ts, _linktype, frame, wirelen in cap:
             tcp = dpkt.ethernet.Ethernet(frame).data.data
             if isinstance(tcp, dpkt.tcp.TCP) and port in (tcp.sport, tcp.dport):
                 packets += 1
-                nbytes += len(frame)
+                nbytes += wirelen
     return packets, nbytes
 
 
@@ -77,7 +81,8 @@ def test_offloaded_flow_is_counted_whole_and_other_flows_still_inspected(tmp_pat
         net.start_server([sys.executable, os.path.join(ROOT, "tools", "http_test_server.py"),
                           str(HTTP_PORT), str(files)], HTTP_PORT)
         net.start_server([sys.executable, "-c", SINK, str(BULK_PORT), str(3 * MIB)], BULK_PORT)
-        tcpdump = net.start_in(net.monitor_ns, ["tcpdump", "-Z", "root", "--immediate-mode", "-i", monitor_dev, "-s", "0",
+        # headers only: a ring of small slots holds the whole session, so tcpdump drops nothing
+        tcpdump = net.start_in(net.monitor_ns, ["tcpdump", "-Z", "root", "--immediate-mode", "-i", monitor_dev, "-s", "128",
                                                 "-B", "65536", "-w", str(ref), "tcp", "port", str(BULK_PORT)],
                                stderr=open(tmp_path / "tcpdump.err", "w"))
         daemon = start_daemon(net, net.monitor_ns, ["--config", mirror_config(tmp_path, monitor_dev)], stderr)
@@ -89,9 +94,14 @@ def test_offloaded_flow_is_counted_whole_and_other_flows_still_inspected(tmp_pat
         wait_for(lambda: [e for e in events(eve) if e["event_type"] == "alert"], "the upload's alert")
         wait_for(lambda: [e for e in events(eve) if e["event_type"] == "flow" and e.get("dest_port") == BULK_PORT],
                  "the bulk flow's record", timeout=20)
+        time.sleep(1)  # tcpdump writes what its buffer still holds before it is stopped
         stop_process(tcpdump, signal.SIGINT)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=30) == 0
+    report = (tmp_path / "tcpdump.err").read_text()
+    captured = re.search(r"(\d+) packets captured", report).group(1)
+    assert f"{captured} packets received by filter" in report and "\n0 packets dropped by kernel" in report, \
+        f"the reference capture is incomplete: {report}"
     evs = events(eve)
     bulk = [e for e in evs if e["event_type"] == "flow" and e.get("dest_port") == BULK_PORT]
     assert len(bulk) == 1

@@ -6,22 +6,15 @@ log (or with the wrong one) only the clear-text upload does."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 
 import pytest
 
+from tests.tls.runs import alerts as alerts_of, flow_records, replay
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
-
-
-def replay(d, pcap: str, *extra: str) -> list[dict]:
-    eve = d / f"eve{len(os.listdir(d))}.json"
-    subprocess.run([sys.executable, "-m", "dlp", "replay", "--quiet", "--eve", str(eve), *extra, pcap],
-                   check=True, timeout=120)
-    return [json.loads(line) for line in open(eve)]
 
 
 def test_every_card_upload_alerts_once_with_the_real_flow(recording):
@@ -43,6 +36,21 @@ def test_every_card_upload_alerts_once_with_the_real_flow(recording):
         assert flow["community_id"] == alert["community_id"]
     stats = [e for e in events if e["event_type"] == "stats"][-1]
     assert stats["dlp"]["anomalies"]["tls.keylog_decrypted"] == 9
+
+
+def test_decrypted_alerts_mark_their_flow_records_alerted(recording):
+    """As a clear-text alert does: the record of every TLS flow with a card upload says
+    alerted, those of the clean TLS flows do not; without the key log none of them does."""
+    result, d = recording
+    events = replay(d, result["pcap"], "--keylog", result["keylog"])
+    records = flow_records(events)
+    alerted_flows = {a["flow_id"] for a in alerts_of(events)}
+    tls_records = [r for r in records.values() if r["dest_port"] != 8080]
+    assert len(tls_records) == 9 and len(alerted_flows) == 6
+    assert {r["flow_id"] for r in records.values() if r["flow"]["alerted"]} == alerted_flows
+    assert sum(r["flow"]["alerted"] for r in tls_records) == 5  # 5 TLS card uploads, 4 clean
+    plain = replay(d, result["pcap"])
+    assert [r["dest_port"] for r in flow_records(plain).values() if r["flow"]["alerted"]] == [8080]
 
 
 def test_without_the_key_log_only_clear_text_alerts(recording):

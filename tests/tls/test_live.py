@@ -5,6 +5,8 @@ file path decrypts."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import time
 from collections import defaultdict
@@ -13,6 +15,9 @@ from dlp.capture.pcapfile import CaptureFile
 from dlp.decode.decoder import Decoder
 from dlp.tls import tshark
 from dlp.tls.live import LiveTlsDecryptor, TlsPacketSelector
+from tests.tls.runs import alerts as alerts_of, flow_records, run_live
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def by_connection(items) -> dict:
@@ -108,4 +113,23 @@ def test_live_pipeline_alerts_on_decrypted_uploads_while_capturing(recording, tm
     assert sorted(a["http"]["url"].lstrip("/") for a in alerts) == sorted(names)
     for alert in alerts:
         assert flows[alert["flow_id"]]["src_port"] == alert["src_port"]
+    # the TLS flows' records waited for their decrypted streams: alerted as their alerts say
+    assert {i for i, f in flows.items() if f["flow"]["alerted"]} == {a["flow_id"] for a in alerts}
     assert summary.anomalies["tls.keylog_decrypted"] == 9
+
+
+def test_live_pipeline_never_bypasses_tls_flows(recording, tmp_path):
+    """Without a raw-stream detector the dispatcher would bypass every non-HTTP stream, TLS
+    included, and the daemon drops a bypassed flow's packets in the kernel: tshark would
+    lose them. TLS flows stay unbypassed and their uploads still alert."""
+    result, _ = recording
+    default = open(os.path.join(ROOT, "rules", "default.yaml")).read()
+    no_stream_detector = re.sub(r"(\n  content:\n    enabled: )true", r"\1false", default)
+    assert no_stream_detector != default
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(no_stream_detector)
+    summary, events = run_live(result["pcap"], result["keylog"], tmp_path / "eve.json", str(rules))
+    tls_records = [r for r in flow_records(events).values() if r["dest_port"] != 8080]
+    assert len(tls_records) == 9 and not any(r["dlp"].get("bypassed") for r in tls_records)
+    assert sorted(a["http"]["url"].lstrip("/") for a in alerts_of(events)) == sorted(
+        u["name"] for u in result["uploads"] if u["name"].startswith("cards-"))
