@@ -43,8 +43,11 @@ def tshark_command(keylog: str, source: list[str], live: bool = False) -> list[s
     """`source`: ["-r", FILE] or ["-i", "-"] (a pcap stream on stdin)."""
     if shutil.which(TSHARK) is None:
         raise ConfigError("tshark is not installed (apt-get install tshark): needed for --keylog")
+    # segments out of order (a mirror port reorders; so does a veth under load) must still
+    # reassemble: tshark leaves that off by default and then loses the TLS record boundaries
     cmd = [TSHARK, "-n", *source, "-o", f"tls.keylog_file:{keylog}", "-o", "ip.defragment:TRUE",
-           "-o", "ipv6.defragment:TRUE", "--disable-protocol", "http",
+           "-o", "ipv6.defragment:TRUE", "-o", "tcp.reassemble_out_of_order:TRUE",
+           "--disable-protocol", "http",
            "--disable-protocol", "http2", "-Y", "data.data or tls.handshake.type == 1 or tcp.flags.fin == 1 or tcp.flags.reset == 1",
            "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
     for name in FIELDS:
