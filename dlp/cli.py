@@ -14,9 +14,9 @@ import sys
 from dlp import __version__
 from dlp.errors import CaptureError, ConfigError
 from dlp.log import configure_logging
+from dlp.shipped import shipped
 
-DEFAULT_RULES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             "rules", "default.yaml")
+DEFAULT_RULES = shipped("rules", "default.yaml")
 EXIT_USAGE = 2
 
 

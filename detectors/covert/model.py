@@ -24,10 +24,10 @@ from typing import Any
 
 from detectors.covert.dns_features import FEATURES
 from dlp.errors import ConfigError
+from dlp.shipped import shipped
 
 FORMAT = "dlp-dns-tunnel/1"
-DEFAULT_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
-                            "models", "dns_tunnel.skops")
+DEFAULT_PATH = shipped("models", "dns_tunnel.skops")
 # Everything a RandomForestClassifier file needs beyond what skops trusts by default
 # (builtins, numpy arrays and dtypes, sklearn estimators it knows).
 TRUSTED = ["sklearn.tree._tree.Tree"]
