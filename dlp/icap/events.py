@@ -31,6 +31,12 @@ class IcapRequest:
         return None
 
     @property
+    def body_direction(self) -> int:
+        """The direction of the HTTP body it carries: 1 (to client, a download) for RESPMOD,
+        0 (to server, an upload) otherwise."""
+        return 1 if self.method == "RESPMOD" else 0
+
+    @property
     def allows_204(self) -> bool:
         allow = self.header("allow") or ""
         return "204" in (a.strip() for a in allow.split(","))

@@ -68,7 +68,7 @@ class Transaction:
         self.over_budget = False
         self.http = _IcapHttp(_flow_info(self.flow), inspector.http_settings, self._collect,
                               inspector.dispatcher.events, owner=self.flow)
-        self.direction = 1 if request.method == "RESPMOD" else 0
+        self.direction = request.body_direction
         # raw-stream detectors (content rules) see the body bytes as the mirror would see
         # the stream's body: the HTTP head reaches them only as parsed fields, not as bytes
         self.stream = StreamState(_flow_info(self.flow), self.direction)
@@ -148,7 +148,7 @@ class IcapInspector:
 
     def wants_body(self, request: IcapRequest) -> bool:
         """Does any detector look at this kind of body? (RESPMOD bodies are downloads.)"""
-        direction = 1 if request.method == "RESPMOD" else 0
+        direction = request.body_direction
         return (direction in self.dispatcher.http_directions
                 or bool(self.dispatcher.by_direction[direction]))
 

@@ -213,7 +213,7 @@ class IcapParser:
         return pos
 
     def _direction(self) -> int:
-        return 1 if self._request.method == "RESPMOD" else 0
+        return self._request.body_direction
 
     def _reset(self) -> None:
         self.state = HEAD
