@@ -143,6 +143,12 @@ class BeaconDetector:
         self.limiter = AlertLimiter(params.alert_interval_seconds * US, params.max_pairs)
         self.first_ts: int | None = None
 
+    def carry_over(self, previous: "BeaconDetector") -> None:
+        """A rules reload: keep the connection series (hours of them) and the alert times."""
+        self.pairs.adopt(previous.pairs)
+        self.limiter.adopt(previous.limiter)
+        self.first_ts = previous.first_ts
+
     def applies(self, item) -> bool:
         return type(item) is FlowEvent and item.kind == "close" and item.flow.proto in ("TCP", "UDP")
 

@@ -84,6 +84,13 @@ class DnsTunnelDetector:
                                   p.min_queries, p.score_every, p.min_unique_share)
         self.scored = 0
 
+    def carry_over(self, previous: "DnsTunnelDetector") -> None:
+        """A rules reload (maybe a new model): keep the per-domain windows, unless what shapes
+        a window changed (then they were measured differently and start again)."""
+        p, q = self.params, previous.params
+        if (p.window_seconds, p.max_window_queries) == (q.window_seconds, q.max_window_queries):
+            self.tracker.windows.adopt(previous.tracker.windows)
+
     def applies(self, item) -> bool:
         return isinstance(item, DnsTransaction) and item.question is not None
 

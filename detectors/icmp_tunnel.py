@@ -97,6 +97,11 @@ class IcmpTunnelDetector:
         self.sessions: LruMap[_Session] = LruMap(params.max_sessions)
         self.limiter = AlertLimiter(params.alert_interval_seconds * 1_000_000, params.max_sessions)
 
+    def carry_over(self, previous: "IcmpTunnelDetector") -> None:
+        """A rules reload: keep the echo sessions and the alert times."""
+        self.sessions.adopt(previous.sessions)
+        self.limiter.adopt(previous.limiter)
+
     def applies(self, item) -> bool:
         return type(item) is IcmpMessage and (item.is_echo_request or item.is_echo_reply)
 

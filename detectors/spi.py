@@ -125,6 +125,12 @@ class SpiDetector:
         self.half_open: LruMap[WindowedSet] = LruMap(p.max_hosts)  # (ip, port) -> flow ids
         self.scanned: LruMap[WindowedSet] = LruMap(p.max_hosts)  # (src, kind) -> (ip, port)
 
+    def carry_over(self, previous: "SpiDetector") -> None:
+        """A rules reload: keep the handshakes, half-open and scan windows, alert times."""
+        for name in ("established", "half_open", "scanned", "limiter"):
+            getattr(self, name).adopt(getattr(previous, name))
+        self.first_ts = previous.first_ts
+
     def applies(self, item) -> bool:
         t = type(item)
         if t is FlowEvent:

@@ -57,6 +57,12 @@ class LruMap(Generic[V]):
     def pop(self, key, default=None):
         return self.items.pop(key, default)
 
+    def adopt(self, other: "LruMap[V]") -> None:
+        """Take `other`'s entries, stalest first, under this map's cap (a rules reload: the
+        new detector keeps the running one's state)."""
+        for key, value in other.items.items():
+            self.put(key, value)
+
 
 class WindowedSet:
     """Distinct members seen in the last `window` microseconds, at most `cap` of them
@@ -105,6 +111,9 @@ class AlertLimiter:
     def __init__(self, window: int, cap: int):
         self.window = window
         self.last: LruMap[int] = LruMap(cap)
+
+    def adopt(self, other: "AlertLimiter") -> None:
+        self.last.adopt(other.last)
 
     def allow(self, key, ts: int) -> bool:
         prev = self.last.get(key)

@@ -77,11 +77,19 @@ class DetectionDispatcher:
         self.errors: Counter = Counter()  # detector name -> exceptions
         self.hits: Counter = Counter()  # (detector, rule) -> findings
         self.events: Counter = Counter()  # app-layer anomalies and limits
+        self.detectors: list = []
         self.set_detectors(detectors)
 
     def set_detectors(self, detectors: list) -> None:
         """Install a detector set (at start, and on a rules reload: flows already under way
-        keep their app-layer state and meet the new detectors from their next item on)."""
+        keep their app-layer state and meet the new detectors from their next item on). A
+        new detector with `carry_over(previous)` takes the state of the running one of its
+        name (a beacon's hours of connection series must not end with a rules tweak)."""
+        running = {d.name: d for d in self.detectors}
+        for detector in detectors:
+            previous = running.get(detector.name)
+            if previous is not None and previous is not detector and hasattr(detector, "carry_over"):
+                detector.carry_over(previous)
         self.detectors = detectors
         stream = _takes(detectors, "stream")
         self.http_detectors = _takes(detectors, "http")
