@@ -76,12 +76,13 @@ class FlowEngine:
         flow = self.flows.get(key)
         if flow is None:
             flow = self._open(key, pkt)
-        elif flow.offloaded and proto == TCP and pkt.flags & (SYN | FIN | RST):
-            self._unseen(flow, pkt)  # (other packets of it still coming up left before it went down)
-        elif proto == TCP and pkt.flags & (SYN | ACK) == SYN and self._reused(flow, pkt):
-            self._close(flow, "fin" if flow.state == State.CLOSED else "rst"
-                        if flow.state == State.RESET else "reused")
-            flow = self._open(key, pkt)
+        else:
+            if flow.offloaded and proto == TCP and pkt.flags & (SYN | FIN | RST):
+                self._unseen(flow, pkt)  # (its other packets still coming up left before it went down)
+            if proto == TCP and pkt.flags & (SYN | ACK) == SYN and self._reused(flow, pkt):
+                self._close(flow, "fin" if flow.state == State.CLOSED else "rst"
+                            if flow.state == State.RESET else "reused")
+                flow = self._open(key, pkt)
         if proto == TCP:
             d = 0 if pkt.sport == flow.cport and src == flow.cli else 1
         else:

@@ -150,3 +150,4 @@ def test_a_full_table_leaves_the_flow_to_user_space():
     assert flow.bypassed and not flow.offloaded and flow.unseen is None
     assert engine.events["flow.offload_refused"] == 1 and table.entries == {}
     assert flow.pkts == [3 + 50 + 2, 1 + 50 + 1]  # every packet came up and was counted once
+
