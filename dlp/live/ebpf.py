@@ -10,8 +10,9 @@ the capture socket runs it on every packet:
    already stripped into the skb's metadata is not in the data at all), then IPv4 (not a
    fragment) or IPv6 (TCP or UDP directly after the fixed header), then the ports and, for
    TCP, flags, sequence number and header length.
-2. Look the direction up: key { src[16], dst[16], sport, dport (network order), proto,
-   pad[3] }, IPv4 addresses as 4 bytes then 12 zeros. A hit that is not a TCP SYN, FIN or
+2. Look the direction up: key { src[16], dst[16], sport, dport (network order), proto, pad,
+   vlan (the outer VLAN id, or 0 when the table is not keyed by VLAN) }, IPv4 addresses as 4
+   bytes then 12 zeros. A hit that is not a TCP SYN, FIN or
    RST adds to { packets, bytes, last_ns, next_seq } and returns 0: the packet is dropped.
 3. Everything else runs the user's capture filter (classic BPF from tcpdump, translated to
    eBPF by dlp/live/bpf_asm.py) whose result, as for any socket filter, is the number of
@@ -46,7 +47,10 @@ SO_ATTACH_BPF = 50
 HELPER_MAP_LOOKUP, HELPER_KTIME_GET_NS, HELPER_SKB_LOAD_BYTES = 1, 5, 26
 LICENSE = b"Apache-2.0\0"  # no GPL-only helper is used
 
-_key = struct.Struct("=16s16s2s2sB3x")  # ports go in as the packet has them (network order)
+# ports go in as the packet has them (network order); the VLAN id (host order, 0 = none or not
+# keyed) is the outer tag: the one the kernel moved into the skb, else the one in the data
+_key = struct.Struct("=16s16s2s2sBxH")
+SKB_VLAN_PRESENT, SKB_VLAN_TCI = 20, 24  # offsets in struct __sk_buff
 _value = struct.Struct("=QQQII")  # packets, bytes, last_ns, next_seq, ended (FIN/RST seen)
 # stack of the program (offsets from R10)
 KEY, IPHDR, TCPHDR, ETHHDR, MEM_BASE = -40, -80, -96, -104, -104
@@ -141,10 +145,17 @@ def _load_bytes(asm: Asm, offset_reg: int, stack_off: int, size: int, fail) -> N
     asm.jmp(JNE, R0, 0, fail)
 
 
-def _emit_ethernet(asm: Asm) -> None:
-    """R7 = offset of the IP header, R8 = its ethertype (host order)."""
+def _emit_ethernet(asm: Asm, vlan_in_key: bool) -> None:
+    """R7 = offset of the IP header, R8 = its ethertype (host order); the VLAN id in the key."""
     for off in range(KEY, 0, 8):  # the key must be fully written before the lookup
         asm.st_imm(DW, FP, off, 0)
+    if vlan_in_key:  # a tag the kernel took out of the data is the outer one
+        asm.ldx(W, R1, R6, SKB_VLAN_PRESENT)
+        asm.jmp(JEQ, R1, 0, "no_meta_tag")
+        asm.ldx(W, R1, R6, SKB_VLAN_TCI)
+        asm.alu(AND, R1, 0x0FFF)
+        asm.stx(H, FP, KEY + 38, R1)
+        asm.label("no_meta_tag")
     asm.mov_imm(R7, 12)
     _load_bytes(asm, R7, ETHHDR, 6, "user")  # ethertype, and the next 4 bytes for a tag
     asm.mov_imm(R7, 14)
@@ -153,6 +164,14 @@ def _emit_ethernet(asm: Asm) -> None:
     asm.jmp(JEQ, R8, 0x8100, "vlan")
     asm.jmp(JNE, R8, 0x88A8, "l3")
     asm.label("vlan")
+    if vlan_in_key:  # the tag in the data is the outer one only when none was taken out
+        asm.ldx(H, R1, FP, KEY + 38)
+        asm.jmp(JNE, R1, 0, "data_tag_done")
+        asm.ldx(H, R1, FP, ETHHDR + 2)
+        asm.ntoh(R1, 16)
+        asm.alu(AND, R1, 0x0FFF)
+        asm.stx(H, FP, KEY + 38, R1)
+        asm.label("data_tag_done")
     asm.ldx(H, R8, FP, ETHHDR + 4)
     asm.ntoh(R8, 16)
     asm.mov_imm(R7, 18)
@@ -278,11 +297,11 @@ def _emit_user_filter(asm: Asm, user_filter, snaplen: int) -> None:
         asm.exit()
 
 
-def build_program(map_fd: int, user_filter=None, snaplen: int = 0) -> bytes:
+def build_program(map_fd: int, user_filter=None, snaplen: int = 0, vlan_in_key: bool = False) -> bytes:
     """The bypass socket filter's bytecode for the map `map_fd`."""
     asm = Asm()
     asm.mov(R6, R1)  # the skb context: helpers and LD_ABS in the user's filter need it
-    _emit_ethernet(asm)
+    _emit_ethernet(asm, vlan_in_key)
     _emit_ipv6(asm)
     _emit_ipv4(asm)
     _emit_layer4(asm)
@@ -292,28 +311,36 @@ def build_program(map_fd: int, user_filter=None, snaplen: int = 0) -> bytes:
 
 
 # -- the map, from Python -----------------------------------------------------------------
-def flow_key(src: bytes, sport: int, dst: bytes, dport: int, proto: int = IPPROTO_TCP) -> bytes:
+def flow_key(src: bytes, sport: int, dst: bytes, dport: int, proto: int = IPPROTO_TCP,
+             vlan: int = 0) -> bytes:
     """The map key of one direction, as the program builds it. ValueError on bad input."""
     if len(src) not in (4, 16) or len(dst) != len(src):
         raise ValueError("src and dst must be both 4 (IPv4) or both 16 (IPv6) bytes")
-    if not (0 <= sport <= 0xFFFF and 0 <= dport <= 0xFFFF and 0 <= proto <= 0xFF):
-        raise ValueError(f"bad port or protocol: {sport}, {dport}, {proto}")
+    if not (0 <= sport <= 0xFFFF and 0 <= dport <= 0xFFFF and 0 <= proto <= 0xFF
+            and 0 <= vlan <= 0x0FFF):
+        raise ValueError(f"bad port, protocol or VLAN id: {sport}, {dport}, {proto}, {vlan}")
     return _key.pack(bytes(src), bytes(dst), sport.to_bytes(2, "big"), dport.to_bytes(2, "big"),
-                     proto)
+                     proto, vlan)
 
 
 class KernelBypass:
     """The bypass map and program; `attach` it to capture sockets, `add` flow directions."""
 
     def __init__(self, max_flows: int = 65536,
-                 user_filter: list[tuple[int, int, int, int]] | None = None, snaplen: int = 0):
+                 user_filter: list[tuple[int, int, int, int]] | None = None, snaplen: int = 0,
+                 vlan_in_key: bool = False):
+        """`vlan_in_key`: the outer VLAN id is part of a direction's key (give `vlan` to
+        add/remove/counters), as when the engine keys flows by VLAN: the same 5-tuple on two
+        VLANs (a routed flow mirrored on both) is then two entries, not one."""
         if max_flows < 1:
             raise ValueError("max_flows must be at least 1")
         self.map_fd = self.prog_fd = -1
         self._count = 0
+        self.vlan_in_key = vlan_in_key
         self.map_fd = _create_hash_map(_key.size, _value.size, max_flows)
         try:
-            self.prog_fd = _load_socket_filter(build_program(self.map_fd, user_filter, snaplen))
+            self.prog_fd = _load_socket_filter(build_program(self.map_fd, user_filter, snaplen,
+                                                             vlan_in_key))
         except BaseException:
             self.close()
             raise
@@ -326,10 +353,11 @@ class KernelBypass:
         vaddr = ctypes.addressof(value) if value is not None else 0
         _bpf(cmd, struct.pack("=IIQQQ", self.map_fd, 0, ctypes.addressof(kbuf), vaddr, flags))
 
-    def add(self, src: bytes, sport: int, dst: bytes, dport: int, proto: int = IPPROTO_TCP) -> bool:
+    def add(self, src: bytes, sport: int, dst: bytes, dport: int, proto: int = IPPROTO_TCP,
+            vlan: int = 0) -> bool:
         """Drop src:sport -> dst:dport in the kernel from now on (counters start at zero).
         False if the map is full: the caller keeps handling the flow itself."""
-        key = flow_key(src, sport, dst, dport, proto)
+        key = flow_key(src, sport, dst, dport, proto, vlan)
         zero = ctypes.create_string_buffer(_value.size)
         try:
             self._elem(BPF_MAP_UPDATE_ELEM, key, zero, BPF_NOEXIST)
@@ -343,20 +371,20 @@ class KernelBypass:
         return True
 
     def remove(self, src: bytes, sport: int, dst: bytes, dport: int,
-               proto: int = IPPROTO_TCP) -> None:
+               proto: int = IPPROTO_TCP, vlan: int = 0) -> None:
         try:
-            self._elem(BPF_MAP_DELETE_ELEM, flow_key(src, sport, dst, dport, proto))
+            self._elem(BPF_MAP_DELETE_ELEM, flow_key(src, sport, dst, dport, proto, vlan))
             self._count -= 1
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 raise
 
     def counters(self, src: bytes, sport: int, dst: bytes, dport: int,
-                 proto: int = IPPROTO_TCP) -> tuple[int, int, int, int] | None:
+                 proto: int = IPPROTO_TCP, vlan: int = 0) -> tuple[int, int, int, int] | None:
         """(packets, bytes, last_seen monotonic ns, next_seq) dropped since add(), or None."""
         value = ctypes.create_string_buffer(_value.size)
         try:
-            self._elem(BPF_MAP_LOOKUP_ELEM, flow_key(src, sport, dst, dport, proto), value)
+            self._elem(BPF_MAP_LOOKUP_ELEM, flow_key(src, sport, dst, dport, proto, vlan), value)
         except OSError as exc:
             if exc.errno == errno.ENOENT:
                 return None

@@ -22,19 +22,25 @@ def _wall_minus_monotonic_us() -> int:
 class KernelOffload:
     def __init__(self, table):
         self.table = table  # a dlp.live.ebpf.KernelBypass (or anything with its add/remove/counters)
+        self.by_vlan = getattr(table, "vlan_in_key", False)  # as the engine keys flows
         self.seen: dict[tuple, list[tuple[int, int]]] = {}  # flow key -> per direction (packets, bytes) folded in
         self.dropped_packets = 0  # packets the kernel dropped for us, as far as synced
         self.dropped_bytes = 0
 
+    def _direction(self, flow, d: int) -> tuple:
+        """The table's key of the flow's direction `d`: (src, sport, dst, dport, proto, vlan)."""
+        vlan = flow.vlan[0] if self.by_vlan and flow.vlan else 0
+        return (*flow.sides(d), flow.proto, vlan)
+
     def start(self, flow) -> bool:
         added = []
         for d in (0, 1):
-            src, sport, dst, dport = flow.sides(d)
-            if not self.table.add(src, sport, dst, dport, flow.proto):
-                for args in added:  # all or nothing: half a flow in the kernel helps nobody
-                    self.table.remove(*args)
+            key = self._direction(flow, d)
+            if not self.table.add(*key):
+                for done in added:  # all or nothing: half a flow in the kernel helps nobody
+                    self.table.remove(*done)
                 return False
-            added.append((src, sport, dst, dport, flow.proto))
+            added.append(key)
         self.seen[flow.key] = [(0, 0), (0, 0)]
         return True
 
@@ -45,8 +51,7 @@ class KernelOffload:
         moved = False
         offset = None
         for d in (0, 1):
-            src, sport, dst, dport = flow.sides(d)
-            counters = self.table.counters(src, sport, dst, dport, flow.proto)
+            counters = self.table.counters(*self._direction(flow, d))
             if counters is None:
                 continue
             packets, nbytes, last_ns, next_seq = counters
@@ -73,8 +78,7 @@ class KernelOffload:
         if self.seen.pop(flow.key, None) is None:
             return
         for d in (0, 1):
-            src, sport, dst, dport = flow.sides(d)
-            self.table.remove(src, sport, dst, dport, flow.proto)
+            self.table.remove(*self._direction(flow, d))
 
     def __len__(self) -> int:
         return len(self.seen)

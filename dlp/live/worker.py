@@ -82,7 +82,7 @@ class Worker:
         self.spec = spec
         self.stop = False
         self.packet_errors = 0
-        self.bypass_table = _bypass_table(spec)
+        self.bypass_table = _bypass_table(spec, ruleset.engine.vlan_tracking)
         options = dict(spec.reader_options)
         if self.bypass_table is not None:
             options["kernel_bypass"] = self.bypass_table
@@ -157,13 +157,15 @@ class Worker:
                              "rules_reloads": self.pipeline.reloads})
 
 
-def _bypass_table(spec: WorkerSpec):
+def _bypass_table(spec: WorkerSpec, vlan_tracking: bool):
     """The kernel's bypass table for this worker's socket, or None: not asked for, not a
-    packet socket reader, or the kernel refused the program (then user-space bypass only)."""
+    packet socket reader, or the kernel refused the program (then user-space bypass only).
+    Keyed by VLAN as the engine's flows are."""
     if not spec.kernel_bypass_flows or spec.reader not in (RingCapture, RecvCapture):
         return None
     try:
-        return KernelBypass(spec.kernel_bypass_flows, user_filter=spec.reader_options.get("bpf"))
+        return KernelBypass(spec.kernel_bypass_flows, user_filter=spec.reader_options.get("bpf"),
+                            vlan_in_key=vlan_tracking)
     except BypassUnavailable as exc:
         log.warning("kernel_bypass_unavailable", worker=spec.index, reason=str(exc),
                     detail="bypassed flows' packets still reach the worker")

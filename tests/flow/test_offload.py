@@ -30,16 +30,16 @@ class KernelLikeTable:
         self.capacity = capacity
         self.entries: dict[tuple, list[int]] = {}
 
-    def add(self, src, sport, dst, dport, proto=TCP) -> bool:
+    def add(self, src, sport, dst, dport, proto=TCP, vlan=0) -> bool:
         if len(self.entries) >= self.capacity:
             return False
         self.entries[(src, sport, dst, dport, proto)] = [0, 0, 0, 0]
         return True
 
-    def remove(self, src, sport, dst, dport, proto=TCP) -> None:
+    def remove(self, src, sport, dst, dport, proto=TCP, vlan=0) -> None:
         self.entries.pop((src, sport, dst, dport, proto), None)
 
-    def counters(self, src, sport, dst, dport, proto=TCP):
+    def counters(self, src, sport, dst, dport, proto=TCP, vlan=0):
         entry = self.entries.get((src, sport, dst, dport, proto))
         return tuple(entry) if entry is not None else None
 

@@ -200,6 +200,25 @@ def test_ipv6_udp_and_vlan_tagged_flows(net):
         assert bypass.counters(*tagged)[:2] == (3, sum(len(f) - 4 for f in tagged_frames))
 
 
+def test_keyed_by_vlan_the_same_tuple_on_another_vlan_is_another_flow(net):
+    """A routed flow mirrored on two VLANs is two flows to the engine (VLAN tracking): the
+    table keyed by the outer VLAN id drops only the one that was added."""
+    bypass = ebpf.KernelBypass(vlan_in_key=True)
+    [sock] = receivers(net, 1)
+    with bypass, sock:
+        bypass.attach(sock)
+        tuple_ = (addr(A4), 41000, addr(B4), 8443)
+        assert bypass.add(*tuple_, vlan=100)
+        frames = [seg(1, A4, 41000, B4, 8443, vlans=[100]),          # dropped
+                  seg(2, A4, 41000, B4, 8443, vlans=[200]),          # another VLAN: passes
+                  seg(3, A4, 41000, B4, 8443),                       # untagged: passes
+                  seg(4, A4, 41000, B4, 8443, vlans=[100, 200]),     # outer 100: dropped
+                  seg(5, A4, 41000, B4, 8443, vlans=[200, 100])]     # outer 200: passes
+        assert marks(exchange(net, frames, [sock])[0]) == [2, 3, 5]
+        assert bypass.counters(*tuple_, vlan=100)[0] == 2
+        assert bypass.counters(*tuple_) is None and bypass.counters(*tuple_, vlan=200) is None
+
+
 def test_fragments_and_ipv6_extension_headers_are_never_dropped(net):
     bypass = ebpf.KernelBypass()
     [sock] = receivers(net, 1)
