@@ -22,7 +22,6 @@ their EVE lines, restarts a worker that dies, and turns signals into worker acti
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import signal
@@ -36,7 +35,7 @@ from dlp import rules as rules_mod
 from dlp.errors import ConfigError
 from dlp.live.outputs import OutputSet
 from dlp.live.worker import WorkerSpec, worker_main
-from dlp.outputs.eve import timestamp
+from dlp.outputs.eve import encode_line, timestamp
 from dlp.outputs.metrics import Metrics, MetricsServer
 
 log = structlog.get_logger("dlp.live.supervisor")
@@ -242,7 +241,7 @@ class Supervisor:
         flows; returns their number as of the last stats event (None = unknown)."""
         event = worker_died_event(child.spec, child.pid, code, last_stats, time.time_ns() // 1000)
         lost = event["dlp_worker"]["flows_lost"]
-        self.outputs.write_lines([json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()])
+        self.outputs.write_lines([encode_line(event).encode()])
         self.metrics.flows_lost(lost or 0)
         return lost
 

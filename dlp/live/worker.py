@@ -9,7 +9,6 @@ is logged with the packet's flow and counted, and the worker goes on with the ne
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -23,7 +22,7 @@ from dlp.decode.packet import ip_text
 from dlp.live.capture import RecvCapture, RingCapture
 from dlp.live.ebpf import BypassUnavailable, KernelBypass
 from dlp.live.offload import KernelOffload
-from dlp.outputs.eve import EveWriter
+from dlp.outputs.eve import EveWriter, encode_line
 from dlp.pipeline import Pipeline
 
 log = structlog.get_logger("dlp.live.worker")
@@ -63,7 +62,7 @@ class ChannelWriter(EveWriter):
         kind = event["event_type"]
         if kind == "stats":
             self.decorate_stats(event)
-        self.pending.append(json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n")
+        self.pending.append(encode_line(event) + "\n")
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if flush or len(self.pending) >= 256:
             self.flush()

@@ -163,6 +163,16 @@ def _tcp_flags(flags: int) -> dict:
     return out
 
 
+# One encoder for every EVE line: json.dumps with non-default options builds a new encoder per
+# call, which was 40% of the cost of a small event.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def encode_line(event: dict) -> str:
+    """An event as one compact EVE line (without its newline)."""
+    return _encode(event)
+
+
 class EveWriter:
     """Writes events to a file or stdout ('-'). Write errors are loud, never silent drops."""
 
@@ -179,7 +189,7 @@ class EveWriter:
     def write(self, event: dict, flush: bool = False) -> None:
         kind = event["event_type"]
         if self._fh is not None:
-            self._fh.write(json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n")
+            self._fh.write(_encode(event) + "\n")
             if flush:
                 self._fh.flush()
         self.counts[kind] = self.counts.get(kind, 0) + 1
