@@ -83,6 +83,8 @@ class Decoder:
         else (or anything odd) takes the general path, which names the problem."""
         (total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags, win,
          urg) = _fast_hdr(frame, 14)
+        if proto == UDP:
+            return self._eth_ipv4_udp(frame, missing, ts, total, frag, src, dst, sport, dport, seq >> 16)
         if proto != TCP or frag & 0x3FFF or total > len(frame) - 14 or total < 40 or doff < 0x50:
             return self._ipv4(frame, 14, missing, ts, ())
         hlen = (doff >> 4) * 4
@@ -98,6 +100,17 @@ class Decoder:
                 pkt.tsval, pkt.tsecr = _ts_opt(frame, 58)
             else:
                 self._tcp_options(pkt, frame, 54, 34 + hlen)
+        return pkt
+
+    def _eth_ipv4_udp(self, frame: bytes, missing: int, ts: int, total: int, frag: int,
+                      src: bytes, dst: bytes, sport: int, dport: int, ulen: int):
+        """The same for UDP (DNS, mostly), from the header already unpacked: `ulen` is the
+        UDP length field. VXLAN, fragments and anything odd take the general path."""
+        if frag & 0x3FFF or not 28 <= total <= len(frame) - 14 or ulen < 8 or dport == VXLAN_PORT:
+            return self._ipv4(frame, 14, missing, ts, ())
+        end = 14 + total
+        pkt = Packet(ts, 0, (), src, dst, UDP, sport, dport)
+        pkt.payload = frame[42 : 34 + ulen if ulen <= total - 20 else end]
         return pkt
 
     # -- link layers ----------------------------------------------------------
