@@ -14,6 +14,7 @@ the capture socket runs it on every packet:
    vlan (the outer VLAN id, or 0 when the table is not keyed by VLAN) }, IPv4 addresses as 4
    bytes then 12 zeros. A hit that is not a TCP SYN, FIN or
    RST adds to { packets, bytes, last_ns, next_seq } and returns 0: the packet is dropped.
+   A FIN or RST marks both directions' entries `ended`: from then on the flow's packets pass.
 3. Everything else runs the user's capture filter (classic BPF from tcpdump, translated to
    eBPF by dlp/live/bpf_asm.py) whose result, as for any socket filter, is the number of
    bytes to keep; without one the frame is kept whole, or cut to `snaplen`.
@@ -54,6 +55,7 @@ SKB_VLAN_PRESENT, SKB_VLAN_TCI = 20, 24  # offsets in struct __sk_buff
 _value = struct.Struct("=QQQII")  # packets, bytes, last_ns, next_seq, ended (FIN/RST seen)
 # stack of the program (offsets from R10)
 KEY, IPHDR, TCPHDR, ETHHDR, MEM_BASE = -40, -80, -96, -104, -104
+REVKEY = IPHDR  # the reverse direction's key, built once the IP header is no longer needed
 IPPROTO_TCP, IPPROTO_UDP = 6, 17
 
 
@@ -233,8 +235,8 @@ def _emit_layer4(asm: Asm) -> None:
     asm.mov(R2, R1)
     asm.alu(AND, R2, 0x02)  # SYN: the engine must see sessions open
     asm.jmp(JNE, R2, 0, "user")
-    asm.alu(AND, R1, 0x05)  # FIN | RST: this sender is closing; it goes up, and so does
-    asm.jmp(JNE, R1, 0, "closing")  # all it sends after it (the ACKs that end the session)
+    asm.alu(AND, R1, 0x05)  # FIN | RST: the session is closing; it goes up, and so does all
+    asm.jmp(JNE, R1, 0, "closing")  # of it after (the ACKs that end the session)
     asm.ldx(B, R1, FP, TCPHDR + 8)
     asm.alu(RSH, R1, 4)
     asm.alu(LSH, R1, 2)
@@ -265,16 +267,43 @@ def _emit_lookup(asm: Asm, map_fd: int) -> None:
     asm.stx(W, R7, 24, R8)
     asm.label("drop")
     asm.ret_imm(0)
-    asm.label("closing")  # mark the sender's entry (if any) ended, then the user's filter
-    asm.ld_map_fd(R1, map_fd)
-    asm.mov(R2, FP)
-    asm.alu(ADD, R2, KEY)
-    asm.call(HELPER_MAP_LOOKUP)
-    asm.jmp(JEQ, R0, 0, "user")
-    asm.st_imm(W, R0, 28, 1)
+    # A FIN or RST: mark both directions' entries ended, then the user's filter. Both, because
+    # the peer's answer (the last ACK) can reach this filter on another CPU before the FIN's
+    # own copy is marked; the FIN's mirror copy is queued before the peer even receives it.
+    asm.label("closing")
+    _mark_ended(asm, map_fd, KEY, "closing_reverse")
+    asm.label("closing_reverse")
+    _reverse_key(asm, REVKEY, KEY)
+    _mark_ended(asm, map_fd, REVKEY, "pass")
     asm.label("pass")  # R0 may hold the map value: the user's filter must not see a pointer
     asm.mov_imm(R0, 0)
     asm.goto("user")
+
+
+def _mark_ended(asm: Asm, map_fd: int, key: int, then: str) -> None:
+    """Set `ended` in the entry of the key at R10 + `key`, if there is one; go to `then`."""
+    asm.ld_map_fd(R1, map_fd)
+    asm.mov(R2, FP)
+    asm.alu(ADD, R2, key)
+    asm.call(HELPER_MAP_LOOKUP)
+    asm.jmp(JEQ, R0, 0, then)
+    asm.st_imm(W, R0, 28, 1)
+    asm.goto(then)
+
+
+def _reverse_key(asm: Asm, dst: int, src: int) -> None:
+    """The other direction's key at R10 + `dst`: addresses and ports swapped, the rest kept."""
+    for i in range(0, 16, 8):
+        asm.ldx(DW, R1, FP, src + 16 + i)
+        asm.stx(DW, FP, dst + i, R1)
+        asm.ldx(DW, R1, FP, src + i)
+        asm.stx(DW, FP, dst + 16 + i, R1)
+    asm.ldx(H, R1, FP, src + 34)
+    asm.stx(H, FP, dst + 32, R1)
+    asm.ldx(H, R1, FP, src + 32)
+    asm.stx(H, FP, dst + 34, R1)
+    asm.ldx(W, R1, FP, src + 36)  # protocol, pad, VLAN id
+    asm.stx(W, FP, dst + 36, R1)
 
 
 def _emit_user_filter(asm: Asm, user_filter, snaplen: int) -> None:

@@ -150,23 +150,32 @@ def test_bypassed_direction_is_dropped_and_counted(net):
         assert marks(exchange(net, dropped[:1], [sock])[0]) == [3]
 
 
-def test_after_its_fin_or_rst_a_direction_is_no_longer_dropped(net):
+def test_after_a_fin_or_rst_of_either_side_the_flow_is_no_longer_dropped(net):
     """The closing ACKs must reach the engine even when they leave before the worker has
-    taken the flow back: the kernel stops dropping a sender's packets at its FIN or RST."""
+    taken the flow back, and even when the peer's last ACK reaches the filter before the copy
+    of its own FIN (two CPUs): a FIN or RST of either side ends the bypass of both."""
     bypass = ebpf.KernelBypass()
     [sock] = receivers(net, 1)
     with bypass, sock:
         bypass.attach(sock)
         client, server = (addr(A4), 40000, addr(B4), 443), (addr(B4), 443, addr(A4), 40000)
-        assert bypass.add(*client) and bypass.add(*server)
+        other = (addr(A4), 40001, addr(B4), 443)
+        for key in (client, server, other):
+            assert bypass.add(*key)
         frames = [seg(1, A4, 40000, B4, 443), seg(2, B4, 443, A4, 40000),        # dropped
                   seg(3, B4, 443, A4, 40000, flags="FA"),                          # server closes
-                  seg(4, B4, 443, A4, 40000, flags="A", payload=b"") + mark(4),    # its last ACK
-                  seg(5, A4, 40000, B4, 443),                                      # client: still dropped
-                  seg(6, A4, 40000, B4, 443, flags="RA"),                          # client resets
-                  seg(7, A4, 40000, B4, 443)]                                      # then it goes up
-        assert marks(exchange(net, frames, [sock])[0]) == [3, 4, 6, 7]
-        assert bypass.counters(*client)[0] == 2 and bypass.counters(*server)[0] == 1
+                  seg(4, B4, 443, A4, 40000, flags="A", payload=b"") + mark(4),    # then both
+                  seg(5, A4, 40000, B4, 443),                                      # directions
+                  seg(6, A4, 40000, B4, 443, flags="A", payload=b"") + mark(6),    # come up
+                  seg(7, A4, 40001, B4, 443)]                                      # another flow: still dropped
+        assert marks(exchange(net, frames, [sock])[0]) == [3, 4, 5, 6]
+        assert bypass.counters(*client)[0] == 1 and bypass.counters(*server)[0] == 1
+        assert bypass.counters(*other)[0] == 1
+        bypass.remove(*client)
+        bypass.remove(*server)
+        # an RST from the client of the other flow ends it too, its server's side included
+        frames = [seg(8, A4, 40001, B4, 443, flags="R"), seg(9, B4, 443, A4, 40001)]
+        assert marks(exchange(net, frames, [sock])[0]) == [8, 9]
 
 
 def test_ipv6_udp_and_vlan_tagged_flows(net):
