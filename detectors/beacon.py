@@ -44,6 +44,7 @@ from detectors.base import FlowEvent, Finding
 from detectors.session.addresses import any_match, parse_endpoints
 from detectors.session.bounded import AlertLimiter, LruMap
 from detectors.session.stats import dispersion_score, evenness_score, median, mode, skew_score
+from detectors.params import check_positive, check_severity
 
 US = 1_000_000
 
@@ -125,12 +126,9 @@ class BeaconDetector:
                 raise ValueError("min_connections must be at least 4 (3 intervals)")
             if self.max_samples < self.min_connections:
                 raise ValueError("max_samples must be at least min_connections")
-            for name in ("min_duration_seconds", "eval_every", "hist_bins", "alert_interval_seconds",
-                         "max_pairs"):
-                if getattr(self, name) < 1:
-                    raise ValueError(f"{name} must be positive")
-            if not 1 <= self.severity <= 4:
-                raise ValueError("severity must be 1 (high) to 4 (low)")
+            check_positive(self, "min_duration_seconds", "eval_every", "hist_bins",
+                           "alert_interval_seconds", "max_pairs")
+            check_severity(self, "severity")
             parse_endpoints(self.allow_sources, "allow_sources")
             parse_endpoints(self.allow_destinations, "allow_destinations")
 

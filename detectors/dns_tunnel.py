@@ -28,6 +28,7 @@ from detectors.covert import model as tunnel_model
 from detectors.covert.dns_features import NameScorer, Window
 from detectors.covert.dns_windows import DnsWindows, Key
 from detectors.text.scope import host_matches, normalize_domains, validate_domains
+from detectors.params import check_positive, check_severity
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,13 @@ class DnsTunnelParams:
     severity: int = 2
 
     def __post_init__(self) -> None:
-        if not 1 <= self.severity <= 4:
-            raise ValueError("severity must be 1 (high) to 4 (low)")
+        check_severity(self, "severity")
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
             raise ValueError("threshold must be above 0 and at most 1")
         if not 0.0 <= self.min_unique_share <= 1.0:
             raise ValueError("min_unique_share must be between 0 and 1")
-        for name in ("window_seconds", "max_window_queries", "max_windows", "min_queries",
-                     "score_every", "sample_count", "sample_chars"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive")
+        check_positive(self, "window_seconds", "max_window_queries", "max_windows", "min_queries",
+                       "score_every", "sample_count", "sample_chars")
         if self.min_queries > self.max_window_queries:
             raise ValueError("min_queries cannot exceed max_window_queries")
         validate_domains(self.allow_domains, "allow_domains")

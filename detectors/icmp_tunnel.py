@@ -29,6 +29,7 @@ from detectors.base import Finding, IcmpMessage
 from detectors.session.addresses import any_match, parse_endpoints, sender
 from detectors.session.bounded import AlertLimiter, LruMap
 from detectors.session.stats import compress_ratio
+from detectors.params import check_positive, check_severity
 
 MAGIC_RULE, BEHAVIOUR_RULE = 1, 2
 
@@ -78,17 +79,14 @@ class IcmpTunnelDetector:
             for m in self.magics:
                 _parse_magic(m)
             parse_endpoints(self.allow_hosts, "allow_hosts")
-            for name in ("min_messages", "min_mismatches", "min_unsolicited", "min_size_changes", "min_random",
-                         "random_min_bytes", "max_sessions", "max_pending", "alert_interval_seconds"):
-                if getattr(self, name) < 1:
-                    raise ValueError(f"{name} must be positive")
+            check_positive(self, "min_messages", "min_mismatches", "min_unsolicited", "min_size_changes",
+                           "min_random", "random_min_bytes", "max_sessions", "max_pending",
+                           "alert_interval_seconds")
             if not 0 < self.size_change_ratio <= 1 or not 0 < self.unsolicited_ratio <= 1 \
                     or not 0 < self.random_ratio <= 2:
                 raise ValueError("size_change_ratio and unsolicited_ratio must be in (0, 1], "
                                  "random_ratio in (0, 2]")
-            for sev in (self.magic_severity, self.behaviour_severity):
-                if not 1 <= sev <= 4:
-                    raise ValueError("severities must be 1 (high) to 4 (low)")
+            check_severity(self, "magic_severity", "behaviour_severity")
 
     def __init__(self, params: "IcmpTunnelDetector.Params"):
         self.params = params

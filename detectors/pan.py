@@ -72,6 +72,7 @@ from detectors.text.scope import (
     part_type, part_where, type_selected, validate_domains,
 )
 from detectors.text.windows import DEFAULT_WINDOW, windows
+from detectors.params import check_positive, check_severity
 from dlp.install_key import load_or_create_key
 
 DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
@@ -534,16 +535,13 @@ class PanParams:
     max_hosts: int = 10000
 
     def __post_init__(self) -> None:
-        if not 1 <= self.severity <= 4:
-            raise ValueError("severity must be 1 (high) to 4 (low)")
+        check_severity(self, "severity")
         for name in ("min_distinct_with_context", "min_distinct", "flow_min_distinct", "host_min_distinct"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 (off) or more")
         if self.luhn_allowance < 0:
             raise ValueError("luhn_allowance must be 0 or more")
-        for name in ("window_seconds", "max_listed", "max_numbers", "max_flows", "max_hosts"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive")
+        check_positive(self, "window_seconds", "max_listed", "max_numbers", "max_flows", "max_hosts")
         if self.window_chars < 4096:
             raise ValueError("window_chars must be at least 4096")
         for name in ("context_confidence", "min_confidence", "min_luhn_ratio"):

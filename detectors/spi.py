@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from detectors.base import DnsTransaction, FlowEvent, Finding
 from detectors.session.addresses import any_match, parse_endpoints, sender
 from detectors.session.bounded import AlertLimiter, LruMap, WindowedSet
+from detectors.params import check_positive
 
 US = 1_000_000
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
@@ -102,11 +103,9 @@ class SpiDetector:
             for e in self.events:
                 if e not in SIGNATURES:
                     raise ValueError(f"events: unknown event {e!r} (known: {', '.join(SIGNATURES)})")
-            for name in ("syn_flood_half_open", "syn_flood_window_seconds", "scan_min_ports",
-                         "scan_window_seconds", "alert_interval_seconds", "max_hosts", "max_flows",
-                         "max_tracked"):
-                if getattr(self, name) < 1:
-                    raise ValueError(f"{name} must be positive")
+            check_positive(self, "syn_flood_half_open", "syn_flood_window_seconds", "scan_min_ports",
+                           "scan_window_seconds", "alert_interval_seconds", "max_hosts", "max_flows",
+                           "max_tracked")
             if self.midstream_grace_seconds < 0:
                 raise ValueError("midstream_grace_seconds must not be negative")
             if self.max_tracked < max(self.syn_flood_half_open, self.scan_min_ports):
