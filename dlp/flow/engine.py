@@ -125,7 +125,8 @@ class FlowEngine:
         `start(flow) -> bool` (False: it cannot take the flow, e.g. its table is full),
         `sync(flow) -> bool` (adds what it dropped to the flow's counts, moves `flow.last` and
         the TCP frontier; True when it dropped something since the last sync) and
-        `stop(flow)` (the flow ended: forget it)."""
+        `stop(flow)` (the flow ended: forget it) and `sync_all()` (every flow it holds, before
+        a stats event)."""
         self.offload = offload
 
     def _apply_bypass(self) -> None:
@@ -151,12 +152,6 @@ class FlowEngine:
             self.offload.stop(flow)
             flow.offloaded = False
 
-    def sync_offloaded(self) -> None:
-        """Bring every offloaded flow's counts up to date (before stats are written)."""
-        if self.offload is not None:
-            for flow in self.flows.values():
-                if flow.offloaded:
-                    self.offload.sync(flow)
 
     def _open(self, key: tuple, pkt: Packet) -> Flow:
         if len(self.flows) >= self.cfg.max_flows:

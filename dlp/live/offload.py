@@ -24,6 +24,7 @@ class KernelOffload:
         self.table = table  # a dlp.live.ebpf.KernelBypass (or anything with its add/remove/counters)
         self.by_vlan = getattr(table, "vlan_in_key", False)  # as the engine keys flows
         self.seen: dict[tuple, list[tuple[int, int]]] = {}  # flow key -> per direction (packets, bytes) folded in
+        self.flows: dict[tuple, object] = {}  # flow key -> the offloaded Flow
         self.dropped_packets = 0  # packets the kernel dropped for us, as far as synced
         self.dropped_bytes = 0
 
@@ -42,6 +43,7 @@ class KernelOffload:
                 return False
             added.append(key)
         self.seen[flow.key] = [(0, 0), (0, 0)]
+        self.flows[flow.key] = flow
         return True
 
     def sync(self, flow) -> bool:
@@ -77,8 +79,14 @@ class KernelOffload:
     def stop(self, flow) -> None:
         if self.seen.pop(flow.key, None) is None:
             return
+        del self.flows[flow.key]
         for d in (0, 1):
             self.table.remove(*self._direction(flow, d))
+
+    def sync_all(self) -> None:
+        """Every offloaded flow brought up to date (before a stats event)."""
+        for flow in list(self.flows.values()):
+            self.sync(flow)
 
     def __len__(self) -> int:
         return len(self.seen)

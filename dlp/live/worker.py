@@ -106,7 +106,8 @@ class Worker:
             if time.monotonic() >= next_stats:
                 next_stats += self.spec.stats_interval
                 self.pipeline.advance_clock(time.time_ns() // 1000)
-                self.pipeline.engine.sync_offloaded()
+                if self.offload is not None:
+                    self.offload.sync_all()
                 self.pipeline.write_stats(self.pipeline.engine.now)
             elif not batch:
                 self.pipeline.advance_clock(time.time_ns() // 1000)
