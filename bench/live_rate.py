@@ -117,7 +117,7 @@ def trial(pcap: str, reader: str, workers: int, mbps: int, ring_mib: int, workdi
                     f"--timer={timer}", *loop, "-i", SEND_DEV, pcap, timeout=TRIAL_TIMEOUT)
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         sent_at = time.monotonic()
-        _wait(lambda: _settled(eve), TRIAL_TIMEOUT)  # workers done with what the rings hold
+        _wait(_settled(eve), TRIAL_TIMEOUT)  # workers done with what the rings hold
         drained = time.monotonic() - sent_at
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(timeout=60)
@@ -196,19 +196,19 @@ def _last_stats(eve: str) -> dict:
     return last
 
 
-_history: list = []
+def _settled(eve: str):
+    """A predicate: two stats rounds in a row with the same packet counts (nothing left in
+    the rings). It keeps the counts it has seen, so make a new one per wait."""
+    history: list = []
 
-
-def _settled(eve: str) -> bool:
-    """Two stats rounds in a row with the same packet counts: nothing left in the rings."""
-    counts = tuple(s["stats"]["decoder"]["pkts"] for _, s in sorted(_last_stats(eve).items()))
-    _history.append(counts)
-    time.sleep(1)
-    return len(_history) >= 3 and _history[-1] == _history[-2] == _history[-3]
+    def settled() -> bool:
+        history.append(tuple(s["stats"]["decoder"]["pkts"] for _, s in sorted(_last_stats(eve).items())))
+        time.sleep(1)
+        return len(history) >= 3 and history[-1] == history[-2] == history[-3]
+    return settled
 
 
 def _wait(predicate, timeout: float) -> None:
-    _history.clear()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
