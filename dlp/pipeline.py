@@ -62,11 +62,19 @@ class Pipeline:
         if self.streams:
             consumers.insert(0, self.streams)
         self.engine = FlowEngine(ruleset.engine, FanOut(consumers))
+        # (flow) -> bool: something besides detection still needs this flow's packets, so it
+        # is not bypassed (e.g. the key log's tshark, every TLS packet)
+        self.keeps_packets: list = []
         if self.streams is None:  # stream files want every byte; detection alone may stop early
-            self.dispatcher.request_bypass = self.engine.request_bypass
+            self.dispatcher.request_bypass = self._request_bypass
         self._next_stats = None
         self.reload_requested: str | None = None  # a rules path, set by SIGHUP
         self.reloads = 0
+
+    def _request_bypass(self, flow) -> None:
+        """Detection wants no more of this flow: bypass it, unless a keeper needs its packets."""
+        if not any(keeps(flow) for keeps in self.keeps_packets):
+            self.engine.request_bypass(flow)
 
     def add_consumer(self, consumer) -> None:
         """Another listener of the flow engine, after the built-in ones (call before any

@@ -70,15 +70,10 @@ class LiveKeylogPipeline(Pipeline):
         self.decoder = _TeeDecoder(self.decoder, self._tls_packet)
         self.live: LiveTlsDecryptor | None = None
         self.tls_streams: DecryptedStreams | None = None  # made on first use
-        if self.dispatcher.request_bypass is not None:
-            self.dispatcher.request_bypass = self._bypass_unless_tls
-
-    def _bypass_unless_tls(self, flow) -> None:
-        """The dispatcher finds nothing to inspect in an encrypted stream and would bypass
-        it, and a bypassed flow's packets may be dropped in the kernel (dlp/live/ebpf.py):
-        tshark needs them all, so TLS flows are never bypassed."""
-        if not self.decoder.selector.is_tls(flow):
-            self.engine.request_bypass(flow)
+        # detection finds nothing to inspect in an encrypted stream and would bypass it, and a
+        # bypassed flow's packets may be dropped in the kernel (dlp/live/ebpf.py): tshark needs
+        # them all
+        self.keeps_packets.append(self.decoder.selector.is_tls)
 
     def _tls_packet(self, ts: int, linktype: int, frame: bytes, wirelen: int) -> None:
         if self.live is None:
